@@ -1,0 +1,181 @@
+// The one HTTP wrapper every API Lambda uses: route lookup, scope check, body limits, strict JSON,
+// zod validation, and the mapping of every error to an RFC 9457 problem document. Handlers stay thin:
+// they receive a validated request and return {status, body, headers}.
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { z, type ZodType } from 'zod';
+import { findRoute, type RouteSpec } from '../../core/routes/index.js';
+import { parseJsonStrict, JsonSyntaxError } from '../../core/json.js';
+import {
+  ProblemError,
+  problemDocument,
+  problems,
+  PROBLEM_CONTENT_TYPE,
+  type FieldError,
+} from '../../core/problems.js';
+import { isAllowed, principalFromContext, type Principal } from '../../core/principal.js';
+
+export const MAX_BODY_BYTES = 256 * 1024;
+
+export interface ApiRequest<B = any, Q = any> {
+  readonly route: RouteSpec;
+  /** Undefined only on public routes. */
+  readonly principal: Principal;
+  readonly params: Readonly<Record<string, string>>;
+  readonly query: Q;
+  readonly body: B;
+  /** Header names lower-cased. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly requestId: string;
+  /** The request's clock reading, taken once; domain code receives it rather than reading the time. */
+  readonly now: Date;
+}
+
+export interface ApiResult {
+  readonly status: number;
+  readonly body?: unknown;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export type RouteImpl = (req: ApiRequest) => Promise<ApiResult>;
+
+export type Logger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
+
+/** Structured log line to stdout (CloudWatch in AWS). Callers never pass secret values. */
+export const log: Logger = (level, message, fields) => {
+  const line = JSON.stringify({ level, message, ...fields });
+  if (level === 'error') console.error(line);
+  else console.log(line);
+};
+
+export function zodErrors(error: z.ZodError, prefix = ''): FieldError[] {
+  return error.issues.map((issue) => ({
+    path: prefix + (issue.path.length ? '/' + issue.path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/') : ''),
+    message: issue.message,
+  }));
+}
+
+/** Validate a value against a schema or throw a 400 problem with JSON-pointer field paths. */
+export function validate<T>(schema: ZodType<T>, value: unknown, prefix = ''): T {
+  const r = schema.safeParse(value);
+  if (!r.success) throw problems.validation(zodErrors(r.error, prefix));
+  return r.data;
+}
+
+function lowerHeaders(h: APIGatewayProxyEvent['headers'] | null): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, v] of Object.entries(h ?? {})) if (typeof v === 'string') out[k.toLowerCase()] = v;
+  return out;
+}
+
+function json(status: number, body: unknown, headers: Record<string, string> = {}, contentType = 'application/json'): APIGatewayProxyResult {
+  return {
+    statusCode: status,
+    headers: { 'content-type': contentType, 'cache-control': 'no-store', ...headers },
+    body: body === undefined ? '' : JSON.stringify(body),
+  };
+}
+
+export function problemResponse(err: ProblemError, requestId?: string): APIGatewayProxyResult {
+  const doc = err.toDocument();
+  if (requestId) doc.instance = `urn:dcp:request:${requestId}`;
+  return json(err.status, doc, {}, PROBLEM_CONTENT_TYPE);
+}
+
+function parseBody(event: APIGatewayProxyEvent, route: RouteSpec): unknown {
+  const raw = event.body;
+  if (raw === null || raw === undefined || raw === '') return undefined;
+  const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
+  if (bytes.length > MAX_BODY_BYTES) throw problems.tooLarge(MAX_BODY_BYTES);
+  if (!route.body) throw problems.validation([{ path: '', message: 'this operation takes no request body' }]);
+  const text = bytes.toString('utf8');
+  try {
+    return parseJsonStrict(text);
+  } catch (e) {
+    if (e instanceof JsonSyntaxError) throw problems.malformedJson(`The body is not valid JSON: ${e.message}.`);
+    throw problems.malformedJson('The body is not valid JSON.');
+  }
+}
+
+function targetIdOf(route: RouteSpec, params: Record<string, string>, body: unknown): string | undefined {
+  const from = route.targetFrom;
+  if (!from) return undefined;
+  if ('param' in from) return params[from.param];
+  if (body && typeof body === 'object' && !Array.isArray(body)) {
+    const v = (body as Record<string, unknown>)[from.bodyField];
+    return typeof v === 'string' ? v : undefined;
+  }
+  return undefined;
+}
+
+/**
+ * Build the Lambda handler of one API group from its route implementations. Every route of the group in
+ * the route table must have an implementation (checked at module load, failing loudly).
+ */
+export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Record<string, RouteImpl>>, routes: readonly RouteSpec[]) {
+  for (const r of routes) {
+    if (r.group === group && !impls[r.operationId]) throw new Error(`No implementation for ${r.operationId} in group ${group}`);
+  }
+  return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
+    const requestId = event.requestContext?.requestId ?? 'unknown';
+    const route = findRoute(event.httpMethod, event.resource);
+    try {
+      if (!route || route.group !== group) throw problems.notFound('ROUTE_NOT_FOUND', 'No route matches this method and path.');
+      const impl = impls[route.operationId]!;
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') params[k] = decodeURIComponent(v);
+      const headers = lowerHeaders(event.headers);
+
+      const isPublic = route.scopes.length === 0;
+      const principal = principalFromContext(event.requestContext?.authorizer as Record<string, unknown> | undefined);
+      if (!isPublic && !principal) throw problems.unauthorized();
+
+      const rawBody = parseBody(event, route);
+      if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, params, rawBody))) throw problems.forbidden();
+
+      if (rawBody !== undefined) {
+        const ct = headers['content-type'];
+        if (ct && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(ct)) throw problems.unsupportedMediaType();
+      }
+      const body = route.body ? validate(route.body, rawBody) : undefined;
+      const queryIn: Record<string, string> = {};
+      for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (typeof v === 'string') queryIn[k] = v;
+      let query: unknown = queryIn;
+      if (route.query) query = validate(route.query, queryIn, '/query');
+      else if (Object.keys(queryIn).length > 0) {
+        throw problems.validation(Object.keys(queryIn).map((k) => ({ path: `/query/${k}`, message: 'unknown query parameter' })));
+      }
+
+      const result = await impl({
+        route,
+        principal: principal!,
+        params,
+        query,
+        body,
+        headers,
+        requestId,
+        now: new Date(),
+      });
+      return json(result.status, result.body, { ...(result.headers ?? {}) });
+    } catch (err) {
+      if (err instanceof ProblemError) {
+        if (err.status >= 500) log('error', 'request failed', { requestId, code: err.code, error: String(err.cause ?? err) });
+        return problemResponse(err, requestId);
+      }
+      log('error', 'unhandled error', { requestId, route: route?.operationId, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+      return json(500, problemDocument(500, 'INTERNAL_ERROR', 'The service failed to handle the request; it has been logged.', undefined, { instance: `urn:dcp:request:${requestId}` }), {}, PROBLEM_CONTENT_TYPE);
+    }
+  };
+}
+
+/** Parse an `If-Match` header into a version number; 428 when absent, 412 when it is not a version. */
+export function requireIfMatch(req: ApiRequest): number {
+  const h = req.headers['if-match'];
+  if (h === undefined || h.trim() === '') throw problems.preconditionRequired();
+  const m = /^\s*(?:W\/)?"(\d{1,12})"\s*$/.exec(h) ?? /^\s*(\d{1,12})\s*$/.exec(h);
+  if (!m) throw problems.preconditionFailed(`If-Match ${JSON.stringify(h)} does not name a version; send the ETag you read.`);
+  return Number(m[1]);
+}
+
+export function etag(version: number): string {
+  return `"${version}"`;
+}

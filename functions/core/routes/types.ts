@@ -1,0 +1,50 @@
+// Shape of one route of the HTTPS API. The route table is the single source for API Gateway resources
+// (infra/), the local server's matcher (local/), scope checks in handlers (functions/api/), the OpenAPI
+// document and the generated auth tests.
+import type { ZodType } from 'zod';
+
+/** Lambda functions of the API; each group is one function in AWS and one handler module locally. */
+export const API_GROUPS = [
+  'system',
+  'tokens',
+  'policies',
+  'decisions',
+  'licenses',
+  'targets',
+  'releases',
+  'audit',
+] as const;
+export type ApiGroup = (typeof API_GROUPS)[number];
+
+/** Role scopes; `target` stands for `target:<id>` bound to the route's target. */
+export type RouteScope = 'admin' | 'operator' | 'auditor' | 'target';
+export const ROLE_SCOPES = ['admin', 'operator', 'auditor'] as const;
+
+export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+
+export interface RouteSpec {
+  readonly operationId: string;
+  readonly method: HttpMethod;
+  /** Path below the base path (or at the root when `root` is set), API Gateway style: `/targets/{id}`. */
+  readonly path: string;
+  readonly group: ApiGroup;
+  readonly summary: string;
+  /** Empty for public routes (no Authorization needed). */
+  readonly scopes: readonly RouteScope[];
+  /**
+   * Where a `target:<id>` token's id must match: a path parameter name, or `body.targetId`.
+   * Routes that find the target only after a lookup (commands) check inside the handler.
+   */
+  readonly targetFrom?: { readonly param: string } | { readonly bodyField: string };
+  readonly root?: boolean;
+  readonly body?: ZodType;
+  readonly query?: ZodType;
+  /** Success status and a short description of the response, for the OpenAPI document. */
+  readonly responses?: Readonly<Record<number, string>>;
+  /** Headers the route reads (documented in OpenAPI). */
+  readonly requestHeaders?: readonly ('If-Match' | 'Idempotency-Key')[];
+}
+
+export function defineRoutes(routes: RouteSpec[]): readonly RouteSpec[] {
+  return routes;
+}
