@@ -26,6 +26,8 @@ export interface TargetRecord {
   agentPublicKey?: string;
   encryptionKey?: string;
   agent?: 'simulated';
+  /** The target's own `target:<id>` token, revoked when the target is decommissioned. */
+  tokenId: string;
   /** Latest runtime reported by registration, PATCH or heartbeat. */
   runtime: Runtime;
   runtimeReportedAt: string;

@@ -13,6 +13,7 @@ import {
   type FieldError,
 } from '../../core/problems.js';
 import { isAllowed, principalFromContext, type Principal } from '../../core/principal.js';
+import { log } from './log.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -38,14 +39,7 @@ export interface ApiResult {
 
 export type RouteImpl = (req: ApiRequest) => Promise<ApiResult>;
 
-export type Logger = (level: 'info' | 'warn' | 'error', message: string, fields?: Record<string, unknown>) => void;
-
-/** Structured log line to stdout (CloudWatch in AWS). Callers never pass secret values. */
-export const log: Logger = (level, message, fields) => {
-  const line = JSON.stringify({ level, message, ...fields });
-  if (level === 'error') console.error(line);
-  else console.log(line);
-};
+export { log } from './log.js';
 
 export function zodErrors(error: z.ZodError, prefix = ''): FieldError[] {
   return error.issues.map((issue) => ({
@@ -136,7 +130,9 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
         const ct = headers['content-type'];
         if (ct && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(ct)) throw problems.unsupportedMediaType();
       }
-      const body = route.body ? validate(route.body, rawBody) : undefined;
+      // A body-less POST is an empty object when the route's schema accepts one (e.g. a bare heartbeat).
+      const bodyIn = rawBody === undefined && route.body && route.body.safeParse({}).success ? {} : rawBody;
+      const body = route.body ? validate(route.body, bodyIn) : undefined;
       const queryIn: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (typeof v === 'string') queryIn[k] = v;
       let query: unknown = queryIn;

@@ -1,9 +1,9 @@
 import { defineRoutes } from './types.js';
 import { reasonBody } from '../schemas/common.js';
+import { createLicenseBody } from '../schemas/licenses.js';
 
-// Body schemas for createLicense are added with the licenses implementation (issue 3).
 export const licenseRoutes = defineRoutes([
-  { operationId: 'createLicense', method: 'POST', path: '/licenses', group: 'licenses', scopes: ['admin'], summary: 'Create a license', responses: { 201: 'The license' } },
+  { operationId: 'createLicense', method: 'POST', path: '/licenses', group: 'licenses', scopes: ['admin'], body: createLicenseBody, summary: 'Create a license', responses: { 201: 'The license' } },
   { operationId: 'getLicense', method: 'GET', path: '/licenses/{id}', group: 'licenses', scopes: ['admin', 'operator', 'auditor'], summary: 'Read a license', responses: { 200: 'The license' } },
   { operationId: 'revokeLicense', method: 'POST', path: '/licenses/{id}/revoke', group: 'licenses', scopes: ['admin'], body: reasonBody, summary: 'Revoke a license', responses: { 200: 'The revoked license' } },
 ]);

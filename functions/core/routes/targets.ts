@@ -1,15 +1,15 @@
 import { defineRoutes } from './types.js';
 import { reasonBody } from '../schemas/common.js';
+import { attestationBody, heartbeatBody, listTargetsQuery, patchTargetBody, registerTargetBody } from '../schemas/targets.js';
 
-// Body and query schemas for register, list, PATCH, heartbeat and attestations come with issue 3.
 const own = { param: 'id' } as const;
 export const targetRoutes = defineRoutes([
-  { operationId: 'registerTarget', method: 'POST', path: '/targets', group: 'targets', scopes: ['admin', 'operator'], summary: 'Register a target (answers its target token once)', responses: { 201: '{target, token, tokenId}' } },
-  { operationId: 'listTargets', method: 'GET', path: '/targets', group: 'targets', scopes: ['admin', 'operator', 'auditor'], summary: 'List targets with filters', responses: { 200: 'Targets' } },
+  { operationId: 'registerTarget', method: 'POST', path: '/targets', group: 'targets', scopes: ['admin', 'operator'], body: registerTargetBody, summary: 'Register a target (answers its target token once)', responses: { 201: '{target, token, tokenId}' } },
+  { operationId: 'listTargets', method: 'GET', path: '/targets', group: 'targets', scopes: ['admin', 'operator', 'auditor'], query: listTargetsQuery, summary: 'List targets with filters', responses: { 200: 'Targets' } },
   { operationId: 'getTarget', method: 'GET', path: '/targets/{id}', group: 'targets', scopes: ['admin', 'operator', 'auditor', 'target'], targetFrom: own, summary: 'Read a target (ETag = version)', responses: { 200: 'The target' } },
-  { operationId: 'patchTarget', method: 'PATCH', path: '/targets/{id}', group: 'targets', scopes: ['admin', 'operator'], requestHeaders: ['If-Match'], summary: 'Change a target (If-Match required)', responses: { 200: 'The target' } },
-  { operationId: 'heartbeat', method: 'POST', path: '/targets/{id}/heartbeat', group: 'targets', scopes: ['target'], targetFrom: own, summary: 'License heartbeat from the target', responses: { 200: '{license: {status, expiresAt}}' } },
-  { operationId: 'postAttestation', method: 'POST', path: '/targets/{id}/attestations', group: 'targets', scopes: ['target'], targetFrom: own, summary: 'Signed runtime attestation from the target', responses: { 201: '{result, reasons}' } },
+  { operationId: 'patchTarget', method: 'PATCH', path: '/targets/{id}', group: 'targets', scopes: ['admin', 'operator'], body: patchTargetBody, requestHeaders: ['If-Match'], summary: 'Change a target (If-Match required)', responses: { 200: 'The target' } },
+  { operationId: 'heartbeat', method: 'POST', path: '/targets/{id}/heartbeat', group: 'targets', scopes: ['target'], targetFrom: own, body: heartbeatBody, summary: 'License heartbeat from the target', responses: { 200: '{license: {status, expiresAt}}' } },
+  { operationId: 'postAttestation', method: 'POST', path: '/targets/{id}/attestations', group: 'targets', scopes: ['target'], targetFrom: own, body: attestationBody, summary: 'Signed runtime attestation from the target', responses: { 201: '{result, reasons}' } },
   { operationId: 'unblockTarget', method: 'POST', path: '/targets/{id}/unblock', group: 'targets', scopes: ['admin'], body: reasonBody, summary: 'Clear a blocked target', responses: { 200: 'The target' } },
   { operationId: 'decommissionTarget', method: 'POST', path: '/targets/{id}/decommission', group: 'targets', scopes: ['admin', 'operator'], body: reasonBody, summary: 'Decommission a target', responses: { 200: 'The target' } },
 ]);

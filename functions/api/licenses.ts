@@ -1,0 +1,27 @@
+// Licenses: create, read, revoke (with reason). Entitlements feed decisions and registration limits.
+import { ROUTES } from '../core/routes/index.js';
+import { actorOf } from '../core/principal.js';
+import { problems } from '../core/problems.js';
+import { createLicense, getLicense, revokeLicense } from '../adapters/licenses.js';
+import { createApiHandler } from './lib/http.js';
+
+export const handler = createApiHandler(
+  'licenses',
+  {
+    async createLicense(req) {
+      if (Date.parse(req.body.expiresAt) <= req.now.getTime()) {
+        throw problems.validation([{ path: '/expiresAt', message: 'must be in the future' }]);
+      }
+      return { status: 201, body: await createLicense(req.body, actorOf(req.principal), req.now) };
+    },
+    async getLicense(req) {
+      const l = await getLicense(req.params.id!);
+      if (!l) throw problems.notFound('LICENSE_NOT_FOUND', `No license ${req.params.id}.`);
+      return { status: 200, body: l };
+    },
+    async revokeLicense(req) {
+      return { status: 200, body: await revokeLicense(req.params.id!, req.body.reason, actorOf(req.principal), req.now) };
+    },
+  },
+  ROUTES,
+);
