@@ -75,12 +75,13 @@ export function problemResponse(err: ProblemError, requestId?: string): APIGatew
   return json(err.status, doc, {}, PROBLEM_CONTENT_TYPE);
 }
 
-function parseBody(event: APIGatewayProxyEvent, route: RouteSpec): unknown {
+function parseBody(event: APIGatewayProxyEvent, route: RouteSpec, contentType: string | undefined): unknown {
   const raw = event.body;
   if (raw === null || raw === undefined || raw === '') return undefined;
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
   if (bytes.length > MAX_BODY_BYTES) throw problems.tooLarge(MAX_BODY_BYTES);
   if (!route.body) throw problems.validation([{ path: '', message: 'this operation takes no request body' }]);
+  if (contentType && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) throw problems.unsupportedMediaType();
   const text = bytes.toString('utf8');
   try {
     return parseJsonStrict(text);
@@ -123,13 +124,9 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
       const principal = principalFromContext(event.requestContext?.authorizer as Record<string, unknown> | undefined);
       if (!isPublic && !principal) throw problems.unauthorized();
 
-      const rawBody = parseBody(event, route);
+      const rawBody = parseBody(event, route, headers['content-type']);
       if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, params, rawBody))) throw problems.forbidden();
 
-      if (rawBody !== undefined) {
-        const ct = headers['content-type'];
-        if (ct && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(ct)) throw problems.unsupportedMediaType();
-      }
       // A body-less POST is an empty object when the route's schema accepts one (e.g. a bare heartbeat).
       const bodyIn = rawBody === undefined && route.body && route.body.safeParse({}).success ? {} : rawBody;
       const body = route.body ? validate(route.body, bodyIn) : undefined;
