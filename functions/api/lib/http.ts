@@ -129,7 +129,7 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
 
       // A body-less POST is an empty object when the route's schema accepts one (e.g. a bare heartbeat).
       const bodyIn = rawBody === undefined && route.body && route.body.safeParse({}).success ? {} : rawBody;
-      const body = route.body ? validate(route.body, bodyIn) : undefined;
+      const body = route.body && !route.bodyCheckedByHandler ? validate(route.body, bodyIn) : bodyIn;
       const queryIn: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.queryStringParameters ?? {})) if (typeof v === 'string') queryIn[k] = v;
       let query: unknown = queryIn;

@@ -38,6 +38,11 @@ export interface RouteSpec {
   readonly targetFrom?: { readonly param: string } | { readonly bodyField: string };
   readonly root?: boolean;
   readonly body?: ZodType;
+  /**
+   * The handler validates the (strictly parsed) body itself, so refusals carry domain codes such as
+   * RELEASE_MANIFEST_INVALID; `body` then only documents the shape.
+   */
+  readonly bodyCheckedByHandler?: true;
   readonly query?: ZodType;
   /** Success status and a short description of the response, for the OpenAPI document. */
   readonly responses?: Readonly<Record<number, string>>;

@@ -1,0 +1,8 @@
+#!/usr/bin/env node
+// Entry point of `dcp`. The tool is TypeScript sharing the control plane's core modules; tsx compiles it
+// on load, so no build step stands between the source and the command.
+import { register } from 'tsx/esm/api';
+
+register({ tsconfig: false });
+const { main } = await import('./main.ts');
+process.exitCode = main(process.argv.slice(2));

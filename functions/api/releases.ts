@@ -1,0 +1,88 @@
+// Releases, signing keys and packaging checks. Publishing verifies the manifest completely (SPEC §6)
+// against the trust set and the provisioning policy before anything is written.
+import { ROUTES } from '../core/routes/index.js';
+import { actorOf } from '../core/principal.js';
+import { problems } from '../core/problems.js';
+import { manifestProblem, newSigningKeyRecord, verifyManifest } from '../core/manifest.js';
+import { validateConfig } from '../core/config-validation.js';
+import type { AddSigningKeyBody, ValidateConfigBody } from '../core/schemas/releases.js';
+import {
+  addSigningKey,
+  getChannelHead,
+  getRelease,
+  getTrustSet,
+  listReleases,
+  listSigningKeys,
+  publishRelease,
+  revokeRelease,
+  revokeSigningKey,
+} from '../adapters/releases.js';
+import { getPolicy } from '../adapters/policies.js';
+import { createApiHandler, type ApiRequest } from './lib/http.js';
+import { pageRequest, pageResponse } from './lib/pagination.js';
+
+/** The version and channel a manifest claims, read only to look up what verification needs. */
+function claimed(body: unknown): { version?: string; channel?: string } {
+  const signed = (body as { signed?: Record<string, unknown> } | undefined)?.signed;
+  if (!signed || typeof signed !== 'object') return {};
+  return {
+    ...(typeof signed.version === 'string' && signed.version.length <= 128 ? { version: signed.version } : {}),
+    ...(typeof signed.channel === 'string' && signed.channel.length <= 64 ? { channel: signed.channel } : {}),
+  };
+}
+
+export const handler = createApiHandler(
+  'releases',
+  {
+    async publishRelease(req) {
+      const { version, channel } = claimed(req.body);
+      const [trust, policy, head, existing] = await Promise.all([
+        getTrustSet(),
+        getPolicy('provisioning'),
+        channel ? getChannelHead(channel) : undefined,
+        version ? getRelease(version) : undefined,
+      ]);
+      const result = verifyManifest(req.body, {
+        trustedKeys: trust?.keys ?? [],
+        threshold: policy.document.signatureThreshold,
+        now: req.now,
+        channelVersions: head ? [head.version] : [],
+        existingIds: existing ? [existing.id] : [],
+      });
+      if (!result.ok) throw manifestProblem(result);
+      const record = await publishRelease(result.release, head, actorOf(req.principal), req.now);
+      return { status: 201, body: record, headers: { location: `/api/v1/deployment-server/releases/${encodeURIComponent(record.id)}` } };
+    },
+    async listReleases(req) {
+      const q = req.query as { channel?: string; limit?: number; cursor?: string };
+      const page = pageRequest(q, ['releases', q.channel], q.channel ? ['id', 'channel', 'versionKey'] : ['id']);
+      const { items, lastKey } = await listReleases(q.channel, page.limit, page.startKey);
+      return { status: 200, body: pageResponse(items, lastKey, page) };
+    },
+    async getRelease(req) {
+      const r = await getRelease(req.params.id!);
+      if (!r) throw problems.notFound('RELEASE_NOT_FOUND', `No release ${req.params.id}.`);
+      return { status: 200, body: r };
+    },
+    async revokeRelease(req: ApiRequest<{ reason: string }>) {
+      return { status: 200, body: await revokeRelease(req.params.id!, req.body.reason, actorOf(req.principal), req.now) };
+    },
+    async addSigningKey(req: ApiRequest<AddSigningKeyBody>) {
+      const key = await addSigningKey(newSigningKeyRecord(req.body, req.now), actorOf(req.principal), req.now);
+      return { status: 201, body: key };
+    },
+    async listSigningKeys(req) {
+      const page = pageRequest(req.query, ['signing-keys'], ['keyId']);
+      const { items, lastKey } = await listSigningKeys(page.limit, page.startKey);
+      return { status: 200, body: pageResponse(items, lastKey, page) };
+    },
+    async revokeSigningKey(req: ApiRequest<{ reason?: string }>) {
+      return { status: 200, body: await revokeSigningKey(req.params.keyId!, req.body.reason, actorOf(req.principal), req.now) };
+    },
+    async validateConfig(req: ApiRequest<ValidateConfigBody>) {
+      const result = validateConfig(req.body.mode, req.body.env);
+      return { status: 200, body: result };
+    },
+  },
+  ROUTES,
+);
