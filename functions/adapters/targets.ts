@@ -4,6 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { targetStream } from '../core/audit.js';
+import { billingAccountGuardKey } from '../core/decisions.js';
 import { problems } from '../core/problems.js';
 import type { LicenseRecord, TargetRecord } from '../core/records.js';
 import type { PatchTargetBody, RegisterTargetBody } from '../core/schemas/targets.js';
@@ -18,17 +19,13 @@ export async function getTarget(id: string): Promise<TargetRecord | undefined> {
   return out.Item as TargetRecord | undefined;
 }
 
-export function billingGuardKey(billingAccountId: string): string {
-  return `billing#${billingAccountId}`;
-}
-
 /** The billing account belongs to the first tenant that uses it; the same tenant may reuse it. */
 function billingGuard(billingAccountId: string, tenantId: string, targetId: string): StateWrite {
   return {
     item: {
       Put: {
         TableName: tableName('guards'),
-        Item: { key: billingGuardKey(billingAccountId), kind: 'billing-account', tenantId, firstTargetId: targetId },
+        Item: { key: billingAccountGuardKey(billingAccountId), kind: 'billing-account', tenantId, targetId },
         ConditionExpression: 'attribute_not_exists(#k) OR tenantId = :t',
         ExpressionAttributeNames: { '#k': 'key' },
         ExpressionAttributeValues: { ':t': tenantId },

@@ -6,7 +6,7 @@
 // is interpreted before its signatures are checked), then the `signed` schema, expiry, config, migrations
 // and artifacts, then uniqueness and ordering against what is already published.
 import semver from 'semver';
-import { z } from 'zod';
+import * as z from 'zod';
 import { decodeBase64Strict, encodeBase64 } from './crypto/base64.js';
 import { canonicalBytes, CanonicalizationError } from './crypto/canonical.js';
 import { isUsablePublicKey, keyIdOf, PUBLIC_KEY_LENGTH, sign, SIGNATURE_LENGTH, verify } from './crypto/ed25519.js';

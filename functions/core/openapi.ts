@@ -1,6 +1,7 @@
 // The OpenAPI 3.1 document, generated from the route table and the same zod schemas that validate
 // requests, so the document cannot drift from what the handlers accept.
-import { z, type ZodType } from 'zod';
+import * as z from 'zod';
+import type { ZodType } from 'zod';
 import { BASE_PATH, ROUTES, fullPath, type RouteSpec } from './routes/index.js';
 import { GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE } from './problems.js';
 

@@ -1,6 +1,6 @@
 // The four policy documents, their schemas and their documented defaults. A kind with no stored version
 // answers its default at version 0; the first PUT (If-Match: "0") creates version 1.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const POLICY_KINDS = ['target', 'provisioning', 'secrets', 'attestation'] as const;
 export type PolicyKind = (typeof POLICY_KINDS)[number];

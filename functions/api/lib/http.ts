@@ -2,7 +2,8 @@
 // zod validation, and the mapping of every error to an RFC 9457 problem document. Handlers stay thin:
 // they receive a validated request and return {status, body, headers}.
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { z, type ZodType } from 'zod';
+import * as z from 'zod';
+import type { ZodType } from 'zod';
 import { findRoute, type RouteSpec } from '../../core/routes/index.js';
 import { parseJsonStrict, JsonSyntaxError } from '../../core/json.js';
 import {

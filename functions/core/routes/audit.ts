@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineRoutes } from './types.js';
 import { identifier, MAX_PAGE_SIZE } from '../schemas/common.js';
 

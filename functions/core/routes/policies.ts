@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineRoutes, type RouteSpec } from './types.js';
 import { POLICY_KINDS, POLICY_SCHEMAS } from '../policies.js';
 import { listQuery } from '../schemas/common.js';

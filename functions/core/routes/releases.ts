@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineRoutes } from './types.js';
 import { listQuery, reasonBody } from '../schemas/common.js';
 import { channelSchema } from '../schemas/targets.js';

@@ -1,5 +1,5 @@
 // Schemas shared by several routes: pagination, identifiers, reasons, timestamps.
-import { z } from 'zod';
+import * as z from 'zod';
 
 export const MAX_PAGE_SIZE = 100;
 

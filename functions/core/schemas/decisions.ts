@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { identifier } from './common.js';
 
 export const DECISION_ACTIONS = ['provision', 'update', 'bind'] as const;

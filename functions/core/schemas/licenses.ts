@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { deploymentMode } from '../policies.js';
 import { identifier, isoTimestamp } from './common.js';
 

@@ -1,5 +1,5 @@
 // Request bodies of the release, signing-key and packaging routes (SPEC §5, §6).
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimestamp } from './common.js';
 import { manifestEnvelopeSchema } from '../manifest.js';
 import { deploymentMode } from '../policies.js';

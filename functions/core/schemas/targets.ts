@@ -1,6 +1,6 @@
 // Request shapes of the target routes (SPEC §5). Registration checks shape only; whether a target meets
 // its mode's requirements is answered by decisions.
-import { z } from 'zod';
+import * as z from 'zod';
 import { deploymentMode, DEPLOYMENT_MODES } from '../policies.js';
 import { identifier, isoTimestamp, listQuery } from './common.js';
 import { parsePublicKey } from '../crypto/ed25519.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { isoTimestamp } from './common.js';
 
 /** `admin`, `operator`, `auditor`, `target:<id>`, `tenant:<tenantId>`. */
