@@ -1,0 +1,45 @@
+// Test files that touch DynamoDB call useLocalTables() at the top level: it points the adapters
+// (functions/adapters/dynamo.ts) at the run's DynamoDB Local and gives the file its own set of tables.
+import { randomBytes } from 'node:crypto';
+import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { beforeAll, inject } from 'vitest';
+import { localDynamoDbClient } from '../../local/dynamodb-local.js';
+import { createTables } from '../../local/tables.js';
+import { TABLE_IDS, tableEnvVar } from '../../functions/core/tables.js';
+
+export interface LocalTables {
+  readonly endpoint: string;
+  /** Table names are `${prefix}${logical id}`, unique to this test file. */
+  readonly prefix: string;
+  /** A low-level client for the emulator, for assertions that bypass the adapters. */
+  readonly client: DynamoDBClient;
+}
+
+/**
+ * Sets DCP_DYNAMODB_ENDPOINT and a fresh DCP_TABLE_PREFIX right away (before the file's tests import or
+ * call any adapter) and creates the tables in beforeAll.
+ */
+export function useLocalTables(): LocalTables {
+  const endpoint = inject('dynamoDbEndpoint');
+  if (!endpoint) throw new Error('No DynamoDB Local endpoint: is test/support/global-setup.ts configured?');
+  const prefix = `t${process.env.VITEST_POOL_ID ?? '0'}_${randomBytes(4).toString('hex')}_`;
+
+  process.env.DCP_DYNAMODB_ENDPOINT = endpoint;
+  process.env.DCP_TABLE_PREFIX = prefix;
+  // Per-table names from the environment (the AWS way) would win over the prefix.
+  for (const id of TABLE_IDS) delete process.env[tableEnvVar(id)];
+
+  let client: DynamoDBClient | undefined;
+  const tables: LocalTables = {
+    endpoint,
+    prefix,
+    get client() {
+      client ??= localDynamoDbClient(endpoint);
+      return client;
+    },
+  };
+  beforeAll(async () => {
+    await createTables(tables.client, prefix);
+  });
+  return tables;
+}
