@@ -24,6 +24,8 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
     signingKeys: 'read',
     policies: 'read',
     attestations: 'read',
+    // The trust set and billing-account guards are read by key on the decision path.
+    guards: 'read',
     audit: 'readWrite',
   },
   licenses: { licenses: 'readWrite', audit: 'readWrite' },
@@ -35,6 +37,10 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
     // Registration answers a `target:<id>` token, so the target's token item is written with it.
     tokens: 'readWrite',
     policies: 'read',
+    // Starting provisioning and update runs: release check, idempotency item, execution record.
+    releases: 'read',
+    idempotency: 'readWrite',
+    executions: 'readWrite',
     audit: 'readWrite',
   },
   releases: {
@@ -45,5 +51,8 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
     targets: 'read',
     audit: 'readWrite',
   },
-  audit: { audit: 'read' },
+  audit: { audit: 'read', targets: 'read' },
+  executions: { executions: 'read', targets: 'read' },
+  // Agents' results complete waits: command, replay guard, execution step, audit.
+  commands: { commands: 'readWrite', targets: 'read', guards: 'readWrite', executions: 'readWrite', audit: 'readWrite' },
 };

@@ -27,6 +27,8 @@ const GROUP_MODULES: Record<ApiGroup, () => Promise<{ handler: ApiHandler }>> = 
   targets: () => import('../functions/api/targets.js'),
   releases: () => import('../functions/api/releases.js'),
   audit: () => import('../functions/api/audit.js'),
+  executions: () => import('../functions/api/executions.js'),
+  commands: () => import('../functions/api/commands.js'),
 };
 
 /** The largest payload API Gateway accepts; the handlers apply the API's own 256 KiB limit. */

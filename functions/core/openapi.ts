@@ -41,7 +41,7 @@ function operation(route: RouteSpec) {
     }
   }
   for (const h of route.requestHeaders ?? []) {
-    parameters.push({ name: h, in: 'header', required: h === 'If-Match', schema: { type: 'string' } });
+    parameters.push({ name: h, in: 'header', required: true, schema: { type: 'string' } });
   }
   const responses: Record<string, unknown> = {};
   for (const [status, description] of Object.entries(route.responses ?? { 200: 'OK' })) {

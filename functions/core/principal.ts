@@ -41,7 +41,7 @@ export function actorOf(p: Principal): string {
 export function isAllowed(route: RouteSpec, p: Principal, targetId: string | undefined): boolean {
   for (const scope of route.scopes) {
     if (scope === 'target') {
-      if (targetId !== undefined && p.targetIds.has(targetId)) return true;
+      if (targetId !== undefined ? p.targetIds.has(targetId) : route.targetCheckedByHandler && p.targetIds.size > 0) return true;
     } else if (p.roles.has(scope)) return true;
   }
   return false;

@@ -8,6 +8,8 @@ import { licenseRoutes } from './licenses.js';
 import { targetRoutes } from './targets.js';
 import { releaseRoutes } from './releases.js';
 import { auditRoutes } from './audit.js';
+import { executionRoutes } from './executions.js';
+import { commandRoutes } from './commands.js';
 
 export * from './types.js';
 
@@ -22,6 +24,8 @@ export const ROUTES: readonly RouteSpec[] = [
   ...targetRoutes,
   ...releaseRoutes,
   ...auditRoutes,
+  ...executionRoutes,
+  ...commandRoutes,
 ];
 
 /** Full path of a route as API Gateway and clients see it. */

@@ -13,6 +13,8 @@ export const API_GROUPS = [
   'targets',
   'releases',
   'audit',
+  'executions',
+  'commands',
 ] as const;
 export type ApiGroup = (typeof API_GROUPS)[number];
 
@@ -48,6 +50,8 @@ export interface RouteSpec {
   readonly responses?: Readonly<Record<number, string>>;
   /** Headers the route reads (documented in OpenAPI). */
   readonly requestHeaders?: readonly ('If-Match' | 'Idempotency-Key')[];
+  /** A route that reads a target's own resources only after a lookup checks the target scope itself. */
+  readonly targetCheckedByHandler?: true;
 }
 
 export function defineRoutes(routes: RouteSpec[]): readonly RouteSpec[] {

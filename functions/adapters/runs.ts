@@ -1,0 +1,162 @@
+// Starting provisioning and update runs (SPEC §7.1): idempotent by Idempotency-Key, one run per target at
+// a time. One transaction writes the idempotency item, moves the target into provisioning/updating under
+// a condition on its status and version, creates the execution record and audits the start; only then is
+// the workflow started. If the start itself fails, the same kind of transaction puts everything back.
+import { createHash } from 'node:crypto';
+import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
+import { canonicalJson } from '../core/crypto/canonical.js';
+import { problems, ProblemError } from '../core/problems.js';
+import type { ReleaseRecord, TargetRecord } from '../core/records.js';
+import type { ExecutionInput, ExecutionRecord, WorkflowKind } from '../core/workflows.js';
+import { ddb, tableName } from './dynamo.js';
+import { transactWithAudit } from './audit.js';
+import { newExecutionItem, updateExecution } from './executions.js';
+import { workflowEngine } from './engine.js';
+import { updateTarget } from './targets.js';
+
+/** Idempotency items are kept a week: long enough for any client retry. */
+const IDEMPOTENCY_TTL_SECONDS = 7 * 86400;
+
+export interface IdempotencyItem {
+  key: string;
+  requestHash: string;
+  executionId: string;
+  createdAt: string;
+  expiresAtEpoch: number;
+}
+
+export function idempotencyItemKey(kind: WorkflowKind, targetId: string, key: string): string {
+  return `${kind}#${targetId}#${key}`;
+}
+
+export function requestHash(kind: WorkflowKind, targetId: string, releaseId: string): string {
+  return createHash('sha256').update(canonicalJson({ kind, targetId, releaseId })).digest('hex');
+}
+
+/**
+ * Step Functions execution names: at most 80 characters of letters, digits, `-` and `_` (no spaces or
+ * `:/#%`). Derived from the target and a hash of the key, so a replay maps to the same name.
+ */
+export function executionName(kind: WorkflowKind, targetId: string, key: string): string {
+  const keyHash = createHash('sha256').update(`${kind}\u0000${targetId}\u0000${key}`).digest('hex').slice(0, 16);
+  const safeTarget = targetId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 50);
+  return `${kind === 'provisioning' ? 'provision' : 'update'}-${safeTarget}-${keyHash}`;
+}
+
+async function getIdempotency(key: string): Promise<IdempotencyItem | undefined> {
+  const out = await ddb().send(new GetCommand({ TableName: tableName('idempotency'), Key: { key }, ConsistentRead: true }));
+  return out.Item as IdempotencyItem | undefined;
+}
+
+function replayOrConflict(item: IdempotencyItem, hash: string): { executionId: string; replayed: true } {
+  if (item.requestHash !== hash) {
+    throw new ProblemError(422, 'IDEMPOTENCY_KEY_REUSED', 'This Idempotency-Key was used with a different request.');
+  }
+  return { executionId: item.executionId, replayed: true };
+}
+
+const EXPECTED_STATUS: Record<WorkflowKind, TargetRecord['status']> = { provisioning: 'registered', update: 'active' };
+const RUNNING_STATUS: Record<WorkflowKind, TargetRecord['status']> = { provisioning: 'provisioning', update: 'updating' };
+
+export async function startRun(
+  kind: WorkflowKind,
+  target: TargetRecord,
+  release: ReleaseRecord,
+  key: string,
+  actor: string,
+  now: Date,
+): Promise<{ executionId: string; replayed: boolean }> {
+  const itemKey = idempotencyItemKey(kind, target.id, key);
+  const hash = requestHash(kind, target.id, release.id);
+  const seen = await getIdempotency(itemKey);
+  if (seen) return replayOrConflict(seen, hash);
+
+  const expected = EXPECTED_STATUS[kind];
+  if (target.status !== expected) {
+    const busy = target.status === 'provisioning' || target.status === 'updating';
+    throw problems.conflict(
+      busy ? 'TARGET_BUSY' : 'TARGET_NOT_READY',
+      busy
+        ? `Target ${target.id} is already ${target.status}; wait for that run to end.`
+        : `Target ${target.id} is ${target.status}; ${kind === 'provisioning' ? 'only a registered target can be provisioned' : 'only an active target can be updated'}.`,
+    );
+  }
+
+  const id = executionName(kind, target.id, key);
+  const at = now.toISOString();
+  const input: ExecutionInput = {
+    execution: {
+      id,
+      kind,
+      targetId: target.id,
+      releaseId: release.id,
+      mode: target.mode,
+      ...(target.strategy ? { strategy: target.strategy } : {}),
+      ...(target.currentRelease ? { previousRelease: target.currentRelease } : {}),
+      startedAt: at,
+    },
+  };
+  const record: ExecutionRecord = {
+    id,
+    kind,
+    targetId: target.id,
+    releaseId: release.id,
+    status: 'RUNNING',
+    startedAt: at,
+    steps: [],
+    effects: {},
+    idempotencyKey: key,
+    version: 1,
+  };
+  const idem: IdempotencyItem = { key: itemKey, requestHash: hash, executionId: id, createdAt: at, expiresAtEpoch: Math.floor(now.getTime() / 1000) + IDEMPOTENCY_TTL_SECONDS };
+  try {
+    await updateTarget(
+      target,
+      { status: RUNNING_STATUS[kind] },
+      { actor, action: 'workflow.started', details: { executionId: id, kind, releaseId: release.id, previousRelease: target.currentRelease ?? null } },
+      now,
+      [
+        {
+          item: { Put: { TableName: tableName('idempotency'), Item: idem, ConditionExpression: 'attribute_not_exists(#k)', ExpressionAttributeNames: { '#k': 'key' } } },
+          onConditionFailed: () => new ProblemError(409, 'IDEMPOTENT_REPLAY', 'replay'),
+        },
+        { item: newExecutionItem(record), onConditionFailed: () => new ProblemError(409, 'IDEMPOTENT_REPLAY', 'replay') },
+      ],
+    );
+  } catch (e) {
+    if (e instanceof ProblemError && e.code === 'IDEMPOTENT_REPLAY') {
+      const item = await getIdempotency(itemKey);
+      if (item) return replayOrConflict(item, hash);
+    }
+    if (e instanceof ProblemError && e.status === 412) {
+      throw problems.conflict('TARGET_BUSY', `Target ${target.id} changed while the run was starting (another run may have started); read it again.`);
+    }
+    throw e;
+  }
+
+  try {
+    const { executionArn } = await workflowEngine().start(kind, id, input);
+    await updateExecution(id, (r) => ({ ...r, executionArn }));
+  } catch (err) {
+    await undoStart(kind, target.id, id, itemKey, actor, err);
+    throw new ProblemError(503, 'WORKFLOW_START_FAILED', 'The workflow could not be started; nothing was changed. Retry with the same Idempotency-Key.', undefined, undefined, { cause: err });
+  }
+  return { executionId: id, replayed: false };
+}
+
+/** The engine refused the start: put the target back, close the record, free the key. */
+async function undoStart(kind: WorkflowKind, targetId: string, executionId: string, itemKey: string, actor: string, err: unknown) {
+  const now = new Date();
+  const { getTarget } = await import('./targets.js');
+  const current = await getTarget(targetId);
+  await updateExecution(executionId, (r) => ({ ...r, status: 'FAILED', stoppedAt: now.toISOString(), compensatedAt: now.toISOString() }));
+  if (current && current.status === RUNNING_STATUS[kind]) {
+    await updateTarget(
+      current,
+      { status: EXPECTED_STATUS[kind] },
+      { actor, action: 'workflow.start-failed', details: { executionId, error: err instanceof Error ? err.name : 'Error' } },
+      now,
+    );
+  }
+  await ddb().send(new DeleteCommand({ TableName: tableName('idempotency'), Key: { key: itemKey } }));
+}
