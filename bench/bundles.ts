@@ -1,5 +1,6 @@
 // Lambda bundles: size and module init time of every Lambda entry, bundled the way the CDK stack bundles it
 // (infra/function.ts). Fails when a bundle is over the size limit or cannot even be imported.
+import { ESM_REQUIRE_BANNER, EXTERNAL_MODULES } from '../infra/bundling.js';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
@@ -19,7 +20,8 @@ const ENTRY_DIRS = ['functions/api', 'functions/custom', 'functions/steps'];
 
 /**
  * The production esbuild settings, mirrored from the NodejsFunction bundling in infra/function.ts (ESM,
- * module-first main fields, createRequire banner, minified, no source maps, SDK bundled, nothing external,
+ * module-first main fields, createRequire banner, minified, no source maps, SDK bundled, the unused credential
+ * providers external (infra/bundling.ts),
  * UTF-8) with the target of its runtime (NODEJS_24_X). Keep the two in step.
  */
 export const PRODUCTION_BUNDLING: BuildOptions = {
@@ -31,10 +33,8 @@ export const PRODUCTION_BUNDLING: BuildOptions = {
   minify: true,
   sourcemap: false,
   charset: 'utf8',
-  external: [],
-  banner: {
-    js: "import { createRequire as __dcpCreateRequire } from 'node:module'; const require = __dcpCreateRequire(import.meta.url);",
-  },
+  external: EXTERNAL_MODULES,
+  banner: { js: ESM_REQUIRE_BANNER },
 };
 
 interface BundleRow {

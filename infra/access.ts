@@ -37,12 +37,10 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
     // Registration answers a `target:<id>` token, so the target's token item is written with it.
     tokens: 'readWrite',
     policies: 'read',
-    // Starting provisioning and update runs: release check, idempotency item, execution record.
-    releases: 'read',
-    idempotency: 'readWrite',
-    executions: 'readWrite',
     audit: 'readWrite',
   },
+  // Starting provisioning and update runs: release check, idempotency item, target status, execution record.
+  runs: { targets: 'readWrite', releases: 'read', idempotency: 'readWrite', executions: 'readWrite', audit: 'readWrite' },
   releases: {
     releases: 'readWrite',
     signingKeys: 'readWrite',
@@ -55,4 +53,68 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
   executions: { executions: 'read', targets: 'read' },
   // Agents' results complete waits: command, replay guard, execution step, audit.
   commands: { commands: 'readWrite', targets: 'read', guards: 'readWrite', executions: 'readWrite', audit: 'readWrite' },
+};
+
+/** What an API function may do with the provisioning and update state machines. */
+export type WorkflowAccess =
+  /** Start runs and stop them (a halted rollout, an operator's stop). */
+  | 'run'
+  /** Describe runs and read their event history. */
+  | 'observe'
+  /** Complete and keep alive the waits of command steps (SendTaskSuccess/Failure/Heartbeat). */
+  | 'respond';
+
+export const API_WORKFLOW_ACCESS: Readonly<Partial<Record<ApiFunctionName, readonly WorkflowAccess[]>>> = {
+  // POST /targets/{id}/provision and /update start runs; a replayed Idempotency-Key describes the run it started.
+  targets: ['run', 'observe'],
+  executions: ['observe'],
+  // An agent's signed result completes the step's wait; POST /commands/{id}/heartbeat keeps it alive.
+  commands: ['respond'],
+};
+
+/**
+ * Tables of the state machines' step functions, by `fn` of STEPS (functions/core/workflows.ts), and of the
+ * reconciler. Every step records its progress on the execution, the target and the target's audit stream;
+ * a command step also stores the command its agent fetches. The entries below are what a step needs on
+ * top of that.
+ */
+const STEP_EXTRA_TABLE_ACCESS: Readonly<Record<string, TableGrants>> = {
+  // The same decision as POST /decisions: license, release and its signatures, policies, attestations, guards.
+  'policy-gate': { licenses: 'read', releases: 'read', signingKeys: 'read', policies: 'read', attestations: 'read', guards: 'read' },
+  // The release's runtime requirements and the target policy's supported versions.
+  'validate-runtime': { releases: 'read', policies: 'read' },
+  // The secrets policy says which secrets a mode needs and where each comes from.
+  'inject-secrets': { policies: 'read' },
+  // Activation is recorded on the license (its targets are counted transactionally).
+  'activate-license': { licenses: 'readWrite' },
+  'bind-release': { releases: 'read' },
+  // The target policy's backupMaxAgeSeconds.
+  'verify-backup': { policies: 'read' },
+  'retain-rollback-package': { releases: 'read' },
+  rollback: { releases: 'read' },
+  // Compensates runs that never reached their block branch, which may mean closing their open commands.
+  reconcile: { commands: 'readWrite' },
+};
+
+const STEP_BASE_TABLE_ACCESS: TableGrants = { executions: 'readWrite', targets: 'readWrite', audit: 'readWrite' };
+
+/** Tables a step function (or the reconciler, `reconcile`) is granted. */
+export function stepTableAccess(fn: string, sendsCommand: boolean): TableGrants {
+  return {
+    ...STEP_BASE_TABLE_ACCESS,
+    ...(sendsCommand ? { commands: 'readWrite' } : {}),
+    ...STEP_EXTRA_TABLE_ACCESS[fn],
+  };
+}
+
+/**
+ * Secrets Manager, on the per-target secrets only (`dcp/<targetId>/<NAME>`): `create` makes them (tagged
+ * with the run that created them) and reads them back to seal them for a customer-run target; `delete`
+ * removes the ones a run created, and nothing untagged.
+ */
+export type SecretAccess = 'create' | 'delete';
+export const STEP_SECRET_ACCESS: Readonly<Record<string, readonly SecretAccess[]>> = {
+  'inject-secrets': ['create'],
+  'delete-secrets': ['delete'],
+  reconcile: ['delete'],
 };

@@ -13,16 +13,13 @@ import { Construct } from 'constructs';
 import { tableEnvVar } from '../functions/core/tables.js';
 import type { TableAccess } from './access.js';
 import type { DataTable } from './data.js';
+import { ESM_REQUIRE_BANNER, EXTERNAL_MODULES } from './bundling.js';
 
 export const PROJECT_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
 export const RUNTIME = lambda.Runtime.NODEJS_24_X;
 export const ARCHITECTURE = lambda.Architecture.ARM_64;
 
-// The ESM bundle still contains CommonJS dependencies that call require() for Node built-ins; esbuild's
-// ESM output has no require, so the banner provides one.
-const ESM_REQUIRE_BANNER =
-  "import { createRequire as __dcpCreateRequire } from 'node:module'; const require = __dcpCreateRequire(import.meta.url);";
 
 // Item operations, including the ones DynamoDB checks for each part of a TransactWriteItems/TransactGetItems.
 const READ_ACTIONS = [
@@ -137,7 +134,7 @@ function functionCode(
       // Bundle the SDK v3 clients the handler imports instead of relying on the runtime's copy: only the
       // used clients ship, and their version is the one the tests ran against.
       bundleAwsSDK: true,
-      externalModules: [],
+      externalModules: EXTERNAL_MODULES,
       charset: nodejs.Charset.UTF8,
     },
   };

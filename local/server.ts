@@ -25,6 +25,7 @@ const GROUP_MODULES: Record<ApiGroup, () => Promise<{ handler: ApiHandler }>> = 
   decisions: () => import('../functions/api/decisions.js'),
   licenses: () => import('../functions/api/licenses.js'),
   targets: () => import('../functions/api/targets.js'),
+  runs: () => import('../functions/api/runs.js'),
   releases: () => import('../functions/api/releases.js'),
   audit: () => import('../functions/api/audit.js'),
   executions: () => import('../functions/api/executions.js'),

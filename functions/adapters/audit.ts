@@ -3,7 +3,6 @@
 // record is put under attribute_not_exists, so two writers can never fork a stream; a writer that loses
 // the race re-reads the head and tries again.
 import { GetCommand, QueryCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
-import { TransactionCanceledException } from '@aws-sdk/client-dynamodb';
 import { ChainVerifier, nextRecord, type AuditHead, type AuditInput, type AuditRecord, type VerifyResult } from '../core/audit.js';
 import { ddb, tableName } from './dynamo.js';
 
@@ -90,8 +89,9 @@ export async function transactWithAudit(
       await ddb().send(new TransactWriteCommand({ TransactItems: items }));
       return records;
     } catch (err) {
-      if (!(err instanceof TransactionCanceledException)) throw err;
-      const reasons = err.CancellationReasons ?? [];
+      // Matched by name: importing the exception class pulls every error schema into the bundle.
+      if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') throw err;
+      const reasons = (err as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
       for (let i = 0; i < writes.length; i++) {
         if (reasons[i]?.Code === 'ConditionalCheckFailed') {
           const mapped = writes[i]!.onConditionFailed?.();

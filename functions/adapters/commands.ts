@@ -1,10 +1,9 @@
 // Agent commands (SPEC §7.3): stored by the step that waits, listed for the agent, completed by the
 // agent's signed result. The task token stays in DynamoDB; agents never see it.
 import { GetCommand, QueryCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { CursorKey } from '../core/cursor.js';
 import type { CommandRecord } from '../core/workflows.js';
-import { ddb, tableName } from './dynamo.js';
+import { ddb, isConditionFailure, tableName } from './dynamo.js';
 
 export type AgentCommand = Omit<CommandRecord, 'taskToken'>;
 
@@ -61,7 +60,7 @@ export async function markDelivered(ids: string[], now: Date): Promise<void> {
           }),
         )
         .catch((e: unknown) => {
-          if (!(e instanceof ConditionalCheckFailedException)) throw e;
+          if (!(isConditionFailure(e))) throw e;
         }),
     ),
   );

@@ -41,3 +41,8 @@ export function tableName(id: TableId): string {
   }
   return localTableName(prefix, id);
 }
+
+/** A failed ConditionExpression, matched by name (importing the class pulls every error schema in). */
+export function isConditionFailure(e: unknown): boolean {
+  return e instanceof Error && e.name === 'ConditionalCheckFailedException';
+}

@@ -2,10 +2,9 @@
 // updates are read-modify-write under a version condition so concurrent writers (a step and a result
 // route) never lose each other's changes.
 import { GetCommand, PutCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
-import { ConditionalCheckFailedException } from '@aws-sdk/client-dynamodb';
 import type { CursorKey } from '../core/cursor.js';
 import type { ExecutionRecord, ExecutionStep } from '../core/workflows.js';
-import { ddb, tableName } from './dynamo.js';
+import { ddb, isConditionFailure, tableName } from './dynamo.js';
 
 export async function getExecution(id: string): Promise<ExecutionRecord | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: tableName('executions'), Key: { id }, ConsistentRead: true }));
@@ -41,7 +40,7 @@ export async function updateExecution(
       );
       return { ...next, version: current.version + 1 };
     } catch (e) {
-      if (!(e instanceof ConditionalCheckFailedException) || attempt >= 20) throw e;
+      if (!(isConditionFailure(e)) || attempt >= 20) throw e;
       await new Promise((r) => setTimeout(r, Math.random() * 5 * (attempt + 1)));
     }
   }

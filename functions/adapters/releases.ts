@@ -7,9 +7,11 @@ import { CONTROL_STREAM } from '../core/audit.js';
 import { problems } from '../core/problems.js';
 import type { ReleaseRecord, SigningKeyRecord } from '../core/records.js';
 import { versionKey, type ReleaseDraft } from '../core/manifest.js';
-import { TRUST_SET_KEY, withTrustedKey, type TrustSetItem } from '../core/decisions.js';
+import { TRUST_SET_KEY } from '../core/guards.js';
+import { withTrustedKey, type TrustSetItem } from '../core/decisions.js';
 import type { CursorKey } from '../core/cursor.js';
 import { ddb, tableName } from './dynamo.js';
+import { getRelease } from './release-lookup.js';
 import { transactWithAudit, type StateWrite } from './audit.js';
 
 export interface ChannelHead {
@@ -29,10 +31,7 @@ export async function getChannelHead(channel: string): Promise<ChannelHead | und
   return out.Item as ChannelHead | undefined;
 }
 
-export async function getRelease(id: string): Promise<ReleaseRecord | undefined> {
-  const out = await ddb().send(new GetCommand({ TableName: tableName('releases'), Key: { id }, ConsistentRead: true }));
-  return out.Item as ReleaseRecord | undefined;
-}
+export { getRelease };
 
 /** The trust set: every signing key with its status and window, kept in one item (see core/decisions.ts). */
 export async function getTrustSet(): Promise<TrustSetItem | undefined> {

@@ -51,7 +51,8 @@ export function targetSecretName(targetId: string, key: string): string {
   return `dcp/${targetId}/${key}`;
 }
 
-const CREATED_BY_TAG = 'dcp:created-by';
+/** Tag naming the run that created a secret; IAM lets compensation delete only secrets that carry it. */
+export const CREATED_BY_TAG = 'dcp:created-by';
 
 export class SecretsManagerStore implements SecretStore {
   constructor(private readonly client: SecretsManagerClient) {}

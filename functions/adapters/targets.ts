@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { targetStream } from '../core/audit.js';
-import { billingAccountGuardKey } from '../core/decisions.js';
+import { billingAccountGuardKey } from '../core/guards.js';
 import { problems } from '../core/problems.js';
 import type { LicenseRecord, TargetRecord } from '../core/records.js';
 import type { PatchTargetBody, RegisterTargetBody } from '../core/schemas/targets.js';

@@ -1,5 +1,5 @@
 // Audit trail: read a stream page by page, and verify its hash chain and head.
-import { ROUTES } from '../core/routes/index.js';
+import { auditRoutes } from '../core/routes/audit.js';
 import { CONTROL_STREAM, targetStream } from '../core/audit.js';
 import { problems } from '../core/problems.js';
 import type { Principal } from '../core/principal.js';
@@ -38,5 +38,5 @@ export const handler = createApiHandler(
       return { status: 200, body: { stream, ...(await verifyStream(stream)) } };
     },
   },
-  ROUTES,
+  auditRoutes,
 );

@@ -1,7 +1,7 @@
 // The target agent's side of a run (SPEC §7.3): it lists its commands, posts a signed result for each
 // and keeps long commands alive with heartbeats. A result completes the step's wait in the engine.
 import { createHash } from 'node:crypto';
-import { ROUTES } from '../core/routes/index.js';
+import { commandRoutes } from '../core/routes/commands.js';
 import { actorOf, canSeeTenant, type Principal } from '../core/principal.js';
 import { problems, ProblemError } from '../core/problems.js';
 import { targetStream } from '../core/audit.js';
@@ -155,5 +155,5 @@ export const handler = createApiHandler(
       return { status: 200, body: { commandId: command.id, receivedAt: req.now.toISOString() } };
     },
   },
-  ROUTES,
+  commandRoutes,
 );

@@ -1,7 +1,8 @@
 // Decisions: POST /decisions (every code) and POST /KIND-policy/evaluate (the codes one policy owns).
 // Facts come from one GetItem and one BatchGetItem; the evaluation is the pure core/decisions.ts; each
 // decision is appended to the target's audit stream.
-import { ROUTES } from '../core/routes/index.js';
+import { decisionRoutes } from '../core/routes/decisions.js';
+import { policyRoutes } from '../core/routes/policies.js';
 import { actorOf, canSeeTenant } from '../core/principal.js';
 import { problems } from '../core/problems.js';
 import { decide, decideFor, defaultAction, type DecisionAction } from '../core/decisions.js';
@@ -62,4 +63,4 @@ for (const kind of POLICY_KINDS) {
   impls[`evaluate${cap(kind)}Policy`] = async (req) => ({ status: 200, body: await evaluate(req, kind) });
 }
 
-export const handler = createApiHandler('decisions', impls, ROUTES);
+export const handler = createApiHandler('decisions', impls, [...decisionRoutes, ...policyRoutes]);

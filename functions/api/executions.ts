@@ -1,6 +1,6 @@
 // Workflow runs as operators and auditors read them: the record kept in DynamoDB (per-step status and
 // attempts, blockers) and the engine's event history.
-import { ROUTES } from '../core/routes/index.js';
+import { executionRoutes } from '../core/routes/executions.js';
 import { canSeeTenant, type Principal } from '../core/principal.js';
 import { problems } from '../core/problems.js';
 import type { ExecutionRecord } from '../core/workflows.js';
@@ -55,5 +55,5 @@ export const handler = createApiHandler(
       return { status: 200, body: pageResponse(items.map(executionView), lastKey, page) };
     },
   },
-  ROUTES,
+  executionRoutes,
 );

@@ -1,5 +1,5 @@
 // Licenses: create, read, revoke (with reason). Entitlements feed decisions and registration limits.
-import { ROUTES } from '../core/routes/index.js';
+import { licenseRoutes } from '../core/routes/licenses.js';
 import { actorOf } from '../core/principal.js';
 import { problems } from '../core/problems.js';
 import { createLicense, getLicense, revokeLicense } from '../adapters/licenses.js';
@@ -23,5 +23,5 @@ export const handler = createApiHandler(
       return { status: 200, body: await revokeLicense(req.params.id!, req.body.reason, actorOf(req.principal), req.now) };
     },
   },
-  ROUTES,
+  licenseRoutes,
 );

@@ -1,5 +1,5 @@
 // Policy documents: read with ETag, replace with If-Match, list versions. Every change is audited.
-import { ROUTES } from '../core/routes/index.js';
+import { policyRoutes } from '../core/routes/policies.js';
 import { actorOf } from '../core/principal.js';
 import { POLICY_KINDS, type PolicyKind } from '../core/policies.js';
 import { getPolicy, listPolicyVersions, putPolicy } from '../adapters/policies.js';
@@ -31,4 +31,4 @@ function implsFor(kind: PolicyKind): Record<string, RouteImpl> {
   };
 }
 
-export const handler = createApiHandler('policies', Object.assign({}, ...POLICY_KINDS.map(implsFor)), ROUTES);
+export const handler = createApiHandler('policies', Object.assign({}, ...POLICY_KINDS.map(implsFor)), policyRoutes);

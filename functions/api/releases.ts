@@ -1,6 +1,6 @@
 // Releases, signing keys and packaging checks. Publishing verifies the manifest completely (SPEC §6)
 // against the trust set and the provisioning policy before anything is written.
-import { ROUTES } from '../core/routes/index.js';
+import { releaseRoutes } from '../core/routes/releases.js';
 import { actorOf } from '../core/principal.js';
 import { problems } from '../core/problems.js';
 import { manifestProblem, newSigningKeyRecord, verifyManifest } from '../core/manifest.js';
@@ -84,5 +84,5 @@ export const handler = createApiHandler(
       return { status: 200, body: result };
     },
   },
-  ROUTES,
+  releaseRoutes,
 );

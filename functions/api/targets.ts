@@ -1,8 +1,7 @@
-// Target routes: register, read, list, change, heartbeat, attestations, provision, update, unblock,
-// decommission.
+// Target routes: register, read, list, change, heartbeat, attestations, unblock, decommission.
 import { randomBytes } from 'node:crypto';
-import { ROUTES } from '../core/routes/index.js';
-import { actorOf, canSeeTenant, type Principal } from '../core/principal.js';
+import { targetRoutes } from '../core/routes/targets.js';
+import { actorOf, canSeeTenant } from '../core/principal.js';
 import { problems, ProblemError } from '../core/problems.js';
 import type { AttestationRecord, TargetRecord } from '../core/records.js';
 import type { AttestationBody, PatchTargetBody, RegisterTargetBody } from '../core/schemas/targets.js';
@@ -10,7 +9,6 @@ import { judgeAttestation } from '../core/attestations.js';
 import { verifySignedStatement } from '../core/crypto/signed-statement.js';
 import {
   decommissionTarget,
-  getTarget,
   listPlan,
   listTargets,
   patchTarget,
@@ -21,41 +19,10 @@ import {
 import { getLicense, licenseStatus } from '../adapters/licenses.js';
 import { getPolicy } from '../adapters/policies.js';
 import { storeAttestation } from '../adapters/attestations.js';
-import { getRelease } from '../adapters/releases.js';
-import { startRun } from '../adapters/runs.js';
 import { simulatedAgentHost } from '../adapters/agent-host.js';
-import { idempotencyKey, type StartRunBody } from '../core/schemas/workflows.js';
-import type { WorkflowKind } from '../core/workflows.js';
-import { createApiHandler, etag, requireIfMatch, validate, type ApiRequest } from './lib/http.js';
+import { visibleTarget } from './lib/targets-visible.js';
+import { createApiHandler, etag, requireIfMatch, type ApiRequest } from './lib/http.js';
 import { pageRequest, pageResponse } from './lib/pagination.js';
-
-/** Read a target the caller may see; tenant-restricted tokens get 404 for other tenants' targets. */
-export async function visibleTarget(id: string, principal: Principal): Promise<TargetRecord> {
-  const target = await getTarget(id);
-  if (!target || !canSeeTenant(principal, target.tenantId)) throw problems.notFound('TARGET_NOT_FOUND', `No target ${id}.`);
-  return target;
-}
-
-/** Start a provisioning or update run (SPEC §7.1): the release must exist and not be revoked. */
-async function start(kind: WorkflowKind, req: ApiRequest<StartRunBody>) {
-  const header = req.headers['idempotency-key'];
-  if (header === undefined) {
-    throw new ProblemError(400, 'IDEMPOTENCY_KEY_REQUIRED', 'Starting a run requires an Idempotency-Key header.');
-  }
-  const key = validate(idempotencyKey, header, '/headers/Idempotency-Key');
-  const target = await visibleTarget(req.params.id!, req.principal);
-  const release = await getRelease(req.body.releaseId);
-  if (!release) throw problems.notFound('RELEASE_NOT_FOUND', `No release ${req.body.releaseId}.`);
-  if (release.status === 'revoked') {
-    throw problems.conflict('RELEASE_REVOKED', `Release ${release.id} is revoked${release.revokedReason ? `: ${release.revokedReason}` : ''}.`);
-  }
-  const { executionId, replayed } = await startRun(kind, target, release, key, actorOf(req.principal), req.now);
-  return {
-    status: 202,
-    body: { executionId, replayed },
-    headers: { location: `/api/v1/deployment-server/executions/${executionId}` },
-  };
-}
 
 function withEtag(target: TargetRecord, status = 200) {
   return { status, body: target, headers: { etag: etag(target.version) } };
@@ -139,9 +106,6 @@ export const handler = createApiHandler(
       return { status: 201, body: { result: judgement.result, reasons: judgement.reasons, policyVersion: policy.version } };
     },
 
-    provisionTarget: (req: ApiRequest<StartRunBody>) => start('provisioning', req),
-    updateTarget: (req: ApiRequest<StartRunBody>) => start('update', req),
-
     async unblockTarget(req: ApiRequest<{ reason: string }>) {
       const target = await visibleTarget(req.params.id!, req.principal);
       if (target.status !== 'blocked') throw problems.conflict('TARGET_NOT_BLOCKED', `Target ${target.id} is ${target.status}, not blocked.`);
@@ -160,5 +124,5 @@ export const handler = createApiHandler(
       return withEtag(await decommissionTarget(target, req.body.reason, actorOf(req.principal), req.now));
     },
   },
-  ROUTES,
+  targetRoutes,
 );

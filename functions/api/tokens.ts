@@ -1,5 +1,5 @@
 // Token administration: create (the secret is shown once), list (never secrets), revoke (at once).
-import { ROUTES } from '../core/routes/index.js';
+import { tokenRoutes } from '../core/routes/tokens.js';
 import { actorOf } from '../core/principal.js';
 import { publicToken } from '../core/tokens.js';
 import { problems } from '../core/problems.js';
@@ -34,5 +34,5 @@ export const handler = createApiHandler(
       return { status: 200, body: publicToken(record, req.now) };
     },
   },
-  ROUTES,
+  tokenRoutes,
 );

@@ -517,7 +517,8 @@ function compareVersions(a: string, b: string): number | undefined {
 // Billing accounts: white-label registration/PATCH writes a guard `billing-account#<id>` → {tenantId,
 // targetId} in the same transaction as the target (SPEC §2). A guard held by another tenant is a conflict.
 
-export const TRUST_SET_KEY = 'trust#signing-keys';
+export { TRUST_SET_KEY, billingAccountGuardKey } from './guards.js';
+import { TRUST_SET_KEY, billingAccountGuardKey } from './guards.js';
 
 /** guards item `{key: 'trust#signing-keys', keys: SigningKeyRecord[], version, updatedAt}`. */
 export interface TrustSetItem {
@@ -529,9 +530,6 @@ export interface TrustSetItem {
   updatedAt: string;
 }
 
-export function billingAccountGuardKey(billingAccountId: string): string {
-  return `billing-account#${billingAccountId}`;
-}
 
 /** guards item `{key: 'billing-account#<id>', tenantId, targetId}`. */
 export interface BillingAccountGuardItem {

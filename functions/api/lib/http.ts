@@ -4,7 +4,8 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import * as z from 'zod';
 import type { ZodType } from 'zod';
-import { findRoute, type RouteSpec } from '../../core/routes/index.js';
+import type { RouteSpec } from '../../core/routes/types.js';
+import { fullPath, routeKey } from '../../core/routes/paths.js';
 import { parseJsonStrict, JsonSyntaxError } from '../../core/json.js';
 import {
   ProblemError,
@@ -108,14 +109,16 @@ function targetIdOf(route: RouteSpec, params: Record<string, string>, body: unkn
  * the route table must have an implementation (checked at module load, failing loudly).
  */
 export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Record<string, RouteImpl>>, routes: readonly RouteSpec[]) {
-  for (const r of routes) {
-    if (r.group === group && !impls[r.operationId]) throw new Error(`No implementation for ${r.operationId} in group ${group}`);
+  const mine = routes.filter((r) => r.group === group);
+  for (const r of mine) {
+    if (!impls[r.operationId]) throw new Error(`No implementation for ${r.operationId} in group ${group}`);
   }
+  const byKey = new Map(mine.map((r) => [routeKey(r.method, fullPath(r)), r]));
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
-    const route = findRoute(event.httpMethod, event.resource);
+    const route = byKey.get(routeKey(event.httpMethod ?? '', event.resource ?? ''));
     try {
-      if (!route || route.group !== group) throw problems.notFound('ROUTE_NOT_FOUND', 'No route matches this method and path.');
+      if (!route) throw problems.notFound('ROUTE_NOT_FOUND', 'No route matches this method and path.');
       const impl = impls[route.operationId]!;
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') params[k] = decodeURIComponent(v);

@@ -10,10 +10,12 @@ import { releaseRoutes } from './releases.js';
 import { auditRoutes } from './audit.js';
 import { executionRoutes } from './executions.js';
 import { commandRoutes } from './commands.js';
+import { runRoutes } from './runs.js';
 
 export * from './types.js';
+export * from './paths.js';
+import { fullPath, routeKey } from './paths.js';
 
-export const BASE_PATH = '/api/v1/deployment-server';
 
 export const ROUTES: readonly RouteSpec[] = [
   ...systemRoutes,
@@ -22,20 +24,13 @@ export const ROUTES: readonly RouteSpec[] = [
   ...decisionRoutes,
   ...licenseRoutes,
   ...targetRoutes,
+  ...runRoutes,
   ...releaseRoutes,
   ...auditRoutes,
   ...executionRoutes,
   ...commandRoutes,
 ];
 
-/** Full path of a route as API Gateway and clients see it. */
-export function fullPath(route: RouteSpec): string {
-  return route.root ? route.path : `${BASE_PATH}${route.path}`;
-}
-
-export function routeKey(method: string, resource: string): string {
-  return `${method.toUpperCase()} ${resource}`;
-}
 
 const byKey = new Map(ROUTES.map((r) => [routeKey(r.method, fullPath(r)), r]));
 

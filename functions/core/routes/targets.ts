@@ -1,6 +1,5 @@
 import { defineRoutes } from './types.js';
 import { reasonBody } from '../schemas/common.js';
-import { startRunBody } from '../schemas/workflows.js';
 import { attestationBody, heartbeatBody, listTargetsQuery, patchTargetBody, registerTargetBody } from '../schemas/targets.js';
 
 const own = { param: 'id' } as const;
@@ -11,8 +10,6 @@ export const targetRoutes = defineRoutes([
   { operationId: 'patchTarget', method: 'PATCH', path: '/targets/{id}', group: 'targets', scopes: ['admin', 'operator'], body: patchTargetBody, requestHeaders: ['If-Match'], summary: 'Change a target (If-Match required)', responses: { 200: 'The target' } },
   { operationId: 'heartbeat', method: 'POST', path: '/targets/{id}/heartbeat', group: 'targets', scopes: ['target'], targetFrom: own, body: heartbeatBody, summary: 'License heartbeat from the target', responses: { 200: '{license: {status, expiresAt}}' } },
   { operationId: 'postAttestation', method: 'POST', path: '/targets/{id}/attestations', group: 'targets', scopes: ['target'], targetFrom: own, body: attestationBody, summary: 'Signed runtime attestation from the target', responses: { 201: '{result, reasons}' } },
-  { operationId: 'provisionTarget', method: 'POST', path: '/targets/{id}/provision', group: 'targets', scopes: ['admin', 'operator'], body: startRunBody, requestHeaders: ['Idempotency-Key'], summary: 'Start the provisioning workflow (Idempotency-Key required)', responses: { 202: '{executionId}' } },
-  { operationId: 'updateTarget', method: 'POST', path: '/targets/{id}/update', group: 'targets', scopes: ['admin', 'operator'], body: startRunBody, requestHeaders: ['Idempotency-Key'], summary: 'Start the update workflow (Idempotency-Key required)', responses: { 202: '{executionId}' } },
   { operationId: 'unblockTarget', method: 'POST', path: '/targets/{id}/unblock', group: 'targets', scopes: ['admin'], body: reasonBody, summary: 'Clear a blocked target', responses: { 200: 'The target' } },
   { operationId: 'decommissionTarget', method: 'POST', path: '/targets/{id}/decommission', group: 'targets', scopes: ['admin', 'operator'], body: reasonBody, summary: 'Decommission a target', responses: { 200: 'The target' } },
 ]);

@@ -11,6 +11,7 @@ export const API_GROUPS = [
   'decisions',
   'licenses',
   'targets',
+  'runs',
   'releases',
   'audit',
   'executions',
