@@ -6,7 +6,8 @@ import { actorOf, canSeeTenant, type Principal } from '../core/principal.js';
 import { problems, ProblemError } from '../core/problems.js';
 import { targetStream } from '../core/audit.js';
 import { verifySignedStatement } from '../core/crypto/signed-statement.js';
-import { blockedErrorNameFor, stepByState, WORKFLOW_BLOCKERS, type CommandRecord } from '../core/workflows.js';
+import type { CommandRecord } from '../core/workflows.js';
+import { commandFailure } from '../steps/lib/errors.js';
 import type { CommandResultBody } from '../core/schemas/workflows.js';
 import { agentView, completeCommandItem, getCommand, listCommandsOfTarget, markDelivered } from '../adapters/commands.js';
 import { getTarget } from '../adapters/targets.js';
@@ -22,22 +23,6 @@ async function ownCommand(id: string, principal: Principal): Promise<CommandReco
   const c = await getCommand(id);
   if (!c || !principal.targetIds.has(c.targetId)) throw problems.notFound('COMMAND_NOT_FOUND', `No command ${id} for this target.`);
   return c;
-}
-
-/** The error the step's Retry/Catch sees: the agent's Transient.* as is, anything else the step's blocker. */
-export function failureFor(command: CommandRecord, error: { name: string; message: string } | undefined) {
-  const spec = stepByState(command.step);
-  const name = error?.name ?? 'CommandFailed';
-  if (name.startsWith('Transient.')) return { error: name, cause: error?.message ?? 'transient agent failure' };
-  const code = spec && spec.blocker !== 'POLICY_DENIED' ? spec.blocker : 'RELEASE_BIND_FAILED';
-  const base = WORKFLOW_BLOCKERS[code];
-  return {
-    error: blockedErrorNameFor(code),
-    cause: JSON.stringify({
-      step: command.step,
-      blockers: [{ code, message: `${base.message} Agent: ${name}: ${error?.message ?? 'no message'}`.slice(0, 1000), remediation: base.remediation }],
-    }),
-  };
 }
 
 export const handler = createApiHandler(
@@ -119,7 +104,7 @@ export const handler = createApiHandler(
             const summary = typeof statement.output?.summary === 'string' ? statement.output.summary : `The agent completed ${command.type}`;
             await workflowEngine().sendTaskSuccess(command.taskToken, { summary, commandId: command.id, output: statement.output ?? {} });
           } else {
-            const f = failureFor(command, statement.error);
+            const f = commandFailure(command, statement.error);
             await workflowEngine().sendTaskFailure(command.taskToken, f.error, f.cause);
           }
         } catch (e) {

@@ -133,6 +133,11 @@ export function stepByState(state: string): StepSpec | undefined {
   return STEPS.find((s) => s.state === state);
 }
 
+/** Commands and execution records name steps by key (e.g. `runMigrations`). */
+export function stepByKey(key: string): StepSpec | undefined {
+  return STEPS.find((s) => s.key === key);
+}
+
 export function stepByFn(fn: string): StepSpec | undefined {
   return STEPS.find((s) => s.fn === fn);
 }
