@@ -53,6 +53,19 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
   executions: { executions: 'read', targets: 'read' },
   // Agents' results complete waits: command, replay guard, execution step, audit.
   commands: { commands: 'readWrite', targets: 'read', guards: 'readWrite', executions: 'readWrite', audit: 'readWrite' },
+  // Planning a rollout: targets by the byChannelMode index, then every target's decision facts by key
+  // (license, latest attestation, releases, policy heads, the trust set and billing guards); the plan, its
+  // waves and outcomes are its own items. Runs themselves are started by the rollout workflow, not here.
+  rollouts: {
+    rollouts: 'readWrite',
+    targets: 'read',
+    licenses: 'read',
+    attestations: 'read',
+    releases: 'read',
+    policies: 'read',
+    guards: 'read',
+    audit: 'readWrite',
+  },
 };
 
 /** What an API function may do with the provisioning and update state machines. */
@@ -65,8 +78,8 @@ export type WorkflowAccess =
   | 'respond';
 
 export const API_WORKFLOW_ACCESS: Readonly<Partial<Record<ApiFunctionName, readonly WorkflowAccess[]>>> = {
-  // POST /targets/{id}/provision and /update start runs; a replayed Idempotency-Key describes the run it started.
-  targets: ['run', 'observe'],
+  // POST /targets/{id}/provision and /update start runs; stopping and describing them go with starting.
+  runs: ['run', 'observe'],
   executions: ['observe'],
   // An agent's signed result completes the step's wait; POST /commands/{id}/heartbeat keeps it alive.
   commands: ['respond'],

@@ -1,10 +1,13 @@
-// The Deployment Control Plane stack: tables, the HTTPS API with its functions, and the first admin token.
+// The Deployment Control Plane stack: tables, the workflows, the HTTPS API with its functions, and the first
+// admin token.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { BASE_PATH } from '../functions/core/routes/index.js';
+import { API_WORKFLOW_ACCESS, type ApiFunctionName } from './access.js';
 import { Api, type ApiThrottling } from './api.js';
 import { BootstrapAdmin } from './bootstrap-admin.js';
 import { Data } from './data.js';
+import { Workflows } from './workflows.js';
 
 export const STACK_NAME = 'DeploymentControlPlane';
 
@@ -17,6 +20,7 @@ export interface DeploymentControlPlaneProps extends StackProps {
 
 export class DeploymentControlPlaneStack extends Stack {
   readonly data: Data;
+  readonly workflows: Workflows;
   readonly api: Api;
   readonly bootstrapAdmin: BootstrapAdmin;
 
@@ -27,12 +31,17 @@ export class DeploymentControlPlaneStack extends Stack {
     });
 
     this.data = new Data(this, 'Data');
+    this.workflows = new Workflows(this, 'Workflows', { tables: this.data.tables });
     this.api = new Api(this, 'Api', {
       tables: this.data.tables,
       stageName: props.stageName,
       throttling: props.throttling,
       wafWebAclArn: props.wafWebAclArn,
     });
+    // Route handlers that start runs, read them, or complete their waits (infra/access.ts says which).
+    for (const name of Object.keys(API_WORKFLOW_ACCESS) as ApiFunctionName[]) {
+      this.workflows.bindStateMachines(this.api.functions[name], API_WORKFLOW_ACCESS[name]!);
+    }
     this.bootstrapAdmin = new BootstrapAdmin(this, 'BootstrapAdmin', { tokens: this.data.tables.tokens });
 
     new CfnOutput(this, 'ApiUrl', {
@@ -42,6 +51,14 @@ export class DeploymentControlPlaneStack extends Stack {
     new CfnOutput(this, 'AdminTokenSecretArn', {
       description: 'Secrets Manager secret holding the bootstrap admin token',
       value: this.bootstrapAdmin.secret.secretArn,
+    });
+    new CfnOutput(this, 'ProvisioningStateMachineArn', {
+      description: 'ARN of the provisioning state machine',
+      value: this.workflows.stateMachines.provisioning.stateMachineArn,
+    });
+    new CfnOutput(this, 'UpdateStateMachineArn', {
+      description: 'ARN of the update state machine',
+      value: this.workflows.stateMachines.update.stateMachineArn,
     });
     new CfnOutput(this, 'ApiStageArn', {
       description: 'ARN of the API stage, for associating a WAF web ACL',

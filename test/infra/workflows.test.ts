@@ -1,0 +1,316 @@
+// Template tests of the workflows (SPEC §7, §10): the deployed definitions are the files with the policy's
+// numbers and the step functions' ARNs, the state machines log everything and trace, each role holds only
+// what its steps need, and runs that end outside their block branch reach the reconciler.
+import { Stack, type CfnResource } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import { stateMachineEnvVar } from '../../functions/adapters/engine.js';
+import { TABLE_IDS, tableEnvVar, type TableId } from '../../functions/core/tables.js';
+import { STEPS, TRANSIENT_ERRORS, type WorkflowKind } from '../../functions/core/workflows.js';
+import { API_WORKFLOW_ACCESS, STEP_SECRET_ACCESS, stepTableAccess, type ApiFunctionName } from '../../infra/access.js';
+import { createApp } from '../../infra/create-app.js';
+import type { DcpFunction } from '../../infra/function.js';
+import { COMPENSATION_FAILED_METRIC, RECONCILED_STATUSES, RECONCILER_FN, stepFunctionFiles } from '../../infra/workflows.js';
+import { WORKFLOW_KINDS, loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
+
+type Json = Record<string, any>;
+
+// Prepare: one synth for the whole file, bundling skipped (the code is not what these tests look at).
+const { stack } = createApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
+const template = Template.fromStack(stack);
+const resources: Record<string, Json> = template.toJSON().Resources;
+const workflows = stack.workflows;
+
+const logicalId = (c: IConstruct): string => Stack.of(c).resolve((c.node.defaultChild as CfnResource).logicalId);
+const ofType = (type: string): [string, Json][] => Object.entries(resources).filter(([, r]) => r.Type === type);
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+const propsOf = (c: IConstruct): Json => resources[logicalId(c)]!.Properties;
+const arnOf = (fn: DcpFunction) => ({ 'Fn::GetAtt': [logicalId(fn.function), 'Arn'] });
+const refOf = (c: IConstruct) => ({ Ref: logicalId(c) });
+
+function statementsOf(roleLogicalId: string): Json[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleLogicalId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+}
+const statementsOfFn = (fn: DcpFunction) => statementsOf(logicalId(fn.role));
+const withAction = (statements: Json[], prefix: string) =>
+  statements.filter((s) => asList<string>(s.Action).some((a) => a.startsWith(prefix)));
+
+/** Table id → 'read' | 'readWrite' as granted to a role on the tables themselves. */
+function tableGrants(fn: DcpFunction): Partial<Record<TableId, 'read' | 'readWrite'>> {
+  const byLogicalId = new Map(TABLE_IDS.map((id) => [logicalId(stack.data.tables[id].table), id]));
+  const grants: Partial<Record<TableId, 'read' | 'readWrite'>> = {};
+  for (const s of withAction(statementsOfFn(fn), 'dynamodb:')) {
+    for (const resource of asList<Json>(s.Resource)) {
+      if (resource['Fn::Join']) continue; // a named index, read-only (checked by the template tests)
+      const tableId = byLogicalId.get(resource['Fn::GetAtt']?.[0]);
+      expect(tableId, JSON.stringify(resource)).toBeDefined();
+      grants[tableId!] = asList<string>(s.Action).includes('dynamodb:PutItem') ? 'readWrite' : (grants[tableId!] ?? 'read');
+    }
+  }
+  return grants;
+}
+
+/** `arn:${Partition}:<service>:${Region}:${AccountId}:<rest>` as CloudFormation renders Stack.formatArn. */
+const formattedArn = (service: string, rest: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${rest}`]],
+});
+
+const stepsOf = (kind: WorkflowKind) => STEPS.filter((s) => s.workflows.includes(kind));
+const fnOfPlaceholder = (placeholder: string) => workflows.stepFunctions[STEPS.find((s) => s.placeholder === placeholder)!.fn]!;
+
+describe.each([...WORKFLOW_KINDS])('%s state machine', (kind) => {
+  const machine = workflows.stateMachines[kind];
+  const props = propsOf(machine);
+
+  it('is the definition file with the provisioning policy numbers, byte for byte', () => {
+    expect(props.DefinitionString).toBe(loadDefinition(kind, { numbers: numericSettings() }));
+  });
+
+  it('substitutes exactly the placeholders the file uses, each with its step function ARN', () => {
+    expect(Object.keys(props.DefinitionSubstitutions).sort()).toEqual(placeholdersOf(kind));
+    for (const placeholder of placeholdersOf(kind)) {
+      expect(props.DefinitionSubstitutions[placeholder], placeholder).toEqual(arnOf(fnOfPlaceholder(placeholder)));
+    }
+    // Filled the way Step Functions fills them, no placeholder is left.
+    const filled = (props.DefinitionString as string).replace(/\$\{(\w+)\}/g, (_, name: string) =>
+      name in props.DefinitionSubstitutions ? `arn:aws:lambda:eu-west-1:111122223333:function:${name}` : `\${${name}}`,
+    );
+    expect(filled).not.toContain('${');
+    expect(() => JSON.parse(filled) as unknown).not.toThrow();
+  });
+
+  it('retries only transient errors, never States.ALL', () => {
+    const states = Object.values((JSON.parse(props.DefinitionString as string) as Json).States as Json) as Json[];
+    const retriers = states.flatMap((s) => (s.Retry ?? []) as Json[]);
+    expect(retriers.length).toBe(states.filter((s) => s.Type === 'Task').length);
+    for (const retrier of retriers) {
+      expect(retrier.ErrorEquals).not.toContain('States.ALL');
+      expect(retrier.ErrorEquals).toEqual([...TRANSIENT_ERRORS]);
+      expect(retrier).toMatchObject({ MaxAttempts: numericSettings().RetryMaxAttempts, JitterStrategy: 'FULL' });
+    }
+  });
+
+  it('is a Standard workflow that logs all events with execution data and traces with X-Ray', () => {
+    expect(props.StateMachineType).toBe('STANDARD');
+    expect(props.LoggingConfiguration).toEqual({
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logicalId(workflows.logGroups[kind]), 'Arn'] } } }],
+      IncludeExecutionData: true,
+      Level: 'ALL',
+    });
+    expect(props.TracingConfiguration).toEqual({ Enabled: true });
+    expect(propsOf(workflows.logGroups[kind]).RetentionInDays).toBeGreaterThan(0);
+    expect((JSON.parse(props.DefinitionString as string) as Json).TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it('may invoke exactly its own step functions, unqualified, and nothing else but logging and tracing', () => {
+    const statements = statementsOf(logicalId(machine.role));
+    const invoke = withAction(statements, 'lambda:');
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
+    const expected = [...new Set(stepsOf(kind).map((s) => s.fn))].map((fn) => arnOf(workflows.stepFunctions[fn]!));
+    expect(asList<Json>(invoke[0]!.Resource).map((r) => JSON.stringify(r)).sort()).toEqual(expected.map((r) => JSON.stringify(r)).sort());
+    const others = statements.filter((s) => s !== invoke[0]).flatMap((s) => asList<string>(s.Action));
+    expect(others.every((a) => a.startsWith('xray:') || a.startsWith('logs:'))).toBe(true);
+  });
+
+  it('counts runs that end in CompensationFailed from its log group', () => {
+    const [, filter] = ofType('AWS::Logs::MetricFilter').find(([, f]) => f.Properties.LogGroupName.Ref === logicalId(workflows.logGroups[kind]))!;
+    expect(filter.Properties.FilterPattern).toBe('{ ($.type = "ExecutionFailed") && ($.details.error = "CompensationFailed") }');
+    expect(filter.Properties.MetricTransformations).toEqual([
+      { MetricNamespace: COMPENSATION_FAILED_METRIC.namespace, MetricName: COMPENSATION_FAILED_METRIC.name, MetricValue: '1', DefaultValue: 0 },
+    ]);
+  });
+});
+
+describe('step functions', () => {
+  it('one function per step file of the step list', () => {
+    expect(Object.keys(workflows.stepFunctions).sort()).toEqual([...new Set(STEPS.map((s) => s.fn))].sort());
+    for (const fn of Object.values(workflows.stepFunctions)) {
+      expect(propsOf(fn.function)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+    }
+  });
+
+  it.each(stepFunctionFiles().map(({ fn, steps }) => [fn, steps.some((s) => s.command !== undefined)] as const))(
+    '%s gets exactly its tables, with their env vars',
+    (fn, sendsCommand) => {
+      const step = workflows.stepFunctions[fn]!;
+      const expected = stepTableAccess(fn, sendsCommand);
+      expect(tableGrants(step)).toEqual(expected);
+      const env = propsOf(step.function).Environment?.Variables ?? {};
+      for (const tableId of Object.keys(expected) as TableId[]) {
+        expect(env[tableEnvVar(tableId)]).toEqual(refOf(stack.data.tables[tableId].table));
+      }
+    },
+  );
+
+  it('the policy gate reads what the decision needs and writes only run records', () => {
+    const gate = workflows.stepFunctions['policy-gate']!;
+    expect(tableGrants(gate)).toEqual({
+      executions: 'readWrite', targets: 'readWrite', audit: 'readWrite',
+      licenses: 'read', releases: 'read', signingKeys: 'read', policies: 'read', attestations: 'read', guards: 'read',
+    });
+    expect(withAction(statementsOfFn(gate), 'states:')).toEqual([]);
+    expect(withAction(statementsOfFn(gate), 'secretsmanager:')).toEqual([]);
+  });
+
+  it('a command step may answer its own task token on its state machines only, by name (no dependency cycle)', () => {
+    const statements = withAction(statementsOfFn(workflows.stepFunctions['run-migrations']!), 'states:');
+    expect(statements).toEqual(
+      WORKFLOW_KINDS.map((kind) => ({
+        Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
+        Effect: 'Allow',
+        Resource: formattedArn('states', `stateMachine:${workflows.stateMachineNames[kind]}`),
+      })),
+    );
+    const unlock = withAction(statementsOfFn(workflows.stepFunctions['unlock-installer']!), 'states:');
+    expect(unlock.map((s) => s.Resource)).toEqual([formattedArn('states', `stateMachine:${workflows.stateMachineNames.provisioning}`)]);
+    // A step without a command holds no task token.
+    expect(withAction(statementsOfFn(workflows.stepFunctions['record-failure']!), 'states:')).toEqual([]);
+  });
+
+  it('only inject-secrets creates secrets, only under dcp/ and only with the run tag', () => {
+    const secrets = formattedArn('secretsmanager', 'secret:dcp/*/*');
+    const inject = withAction(statementsOfFn(workflows.stepFunctions['inject-secrets']!), 'secretsmanager:');
+    expect(inject).toEqual([
+      { Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Effect: 'Allow', Resource: secrets },
+      {
+        Action: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+        Effect: 'Allow',
+        Resource: secrets,
+        Condition: { Null: { 'aws:RequestTag/dcp:created-by': 'false' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['dcp:created-by'] } },
+      },
+    ]);
+    for (const [fn, step] of Object.entries(workflows.stepFunctions)) {
+      const actions = withAction(statementsOfFn(step), 'secretsmanager:').flatMap((s) => asList<string>(s.Action));
+      if (!STEP_SECRET_ACCESS[fn]?.includes('create')) expect(actions, fn).not.toContain('secretsmanager:CreateSecret');
+      if (!STEP_SECRET_ACCESS[fn]) expect(actions, fn).toEqual([]);
+    }
+  });
+
+  it('compensation deletes only secrets a run tagged, without listing any', () => {
+    for (const fn of [workflows.stepFunctions['delete-secrets']!, workflows.reconciler]) {
+      const statements = withAction(statementsOfFn(fn), 'secretsmanager:');
+      expect(statements.find((s) => s.Action === 'secretsmanager:DeleteSecret')).toEqual({
+        Action: 'secretsmanager:DeleteSecret',
+        Effect: 'Allow',
+        Resource: formattedArn('secretsmanager', 'secret:dcp/*/*'),
+        Condition: { Null: { 'aws:ResourceTag/dcp:created-by': 'false' } },
+      });
+      const actions = statements.flatMap((s) => asList<string>(s.Action));
+      expect(actions).not.toContain('secretsmanager:ListSecrets');
+      expect(actions).not.toContain('secretsmanager:GetSecretValue');
+    }
+  });
+});
+
+describe('reconciler', () => {
+  const [ruleId, rule] = ofType('AWS::Events::Rule').find(([id]) => id === logicalId(workflows.reconcileRule))!;
+  const dlqArn = { 'Fn::GetAtt': [logicalId(workflows.reconcileDeadLetters), 'Arn'] };
+
+  it('hears the status changes that end runs of both state machines', () => {
+    expect(rule.Properties.EventPattern).toEqual({
+      source: ['aws.states'],
+      'detail-type': ['Step Functions Execution Status Change'],
+      detail: {
+        status: [...RECONCILED_STATUSES],
+        stateMachineArn: WORKFLOW_KINDS.map((kind) => refOf(workflows.stateMachines[kind])),
+      },
+    });
+    expect([...RECONCILED_STATUSES].sort()).toEqual(['ABORTED', 'FAILED', 'TIMED_OUT']);
+  });
+
+  it('invokes the reconciler with retries and a dead-letter queue', () => {
+    expect(rule.Properties.Targets).toHaveLength(1);
+    const [target] = rule.Properties.Targets as Json[];
+    expect(target!.Arn).toEqual(arnOf(workflows.reconciler));
+    expect(target!.DeadLetterConfig).toEqual({ Arn: dlqArn });
+    expect(target!.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(target!.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThan(0);
+    const [, permission] = ofType('AWS::Lambda::Permission').find(([, p]) => p.Properties.SourceArn?.['Fn::GetAtt']?.[0] === ruleId)!;
+    expect(permission.Properties).toMatchObject({ Principal: 'events.amazonaws.com', FunctionName: arnOf(workflows.reconciler) });
+    // The reconciler's own failures after Lambda's retries land in the same queue.
+    const [, asyncConfig] = ofType('AWS::Lambda::EventInvokeConfig').find(([, c]) => c.Properties.FunctionName.Ref === logicalId(workflows.reconciler.function))!;
+    expect(asyncConfig.Properties.DestinationConfig).toEqual({ OnFailure: { Destination: dlqArn } });
+  });
+
+  it('keeps dead letters encrypted, over TLS only, and alarms on them', () => {
+    expect(propsOf(workflows.reconcileDeadLetters).SqsManagedSseEnabled).toBe(true);
+    const [, policy] = ofType('AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues[0].Ref === logicalId(workflows.reconcileDeadLetters))!;
+    expect(policy.Properties.PolicyDocument.Statement).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(propsOf(workflows.reconcileFailedAlarm)).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+  });
+
+  it('compensates with the tables, secrets and execution reads it needs', () => {
+    expect(tableGrants(workflows.reconciler)).toEqual(stepTableAccess(RECONCILER_FN, false));
+    const env = propsOf(workflows.reconciler.function).Environment.Variables;
+    for (const kind of WORKFLOW_KINDS) expect(env[stateMachineEnvVar(kind)]).toEqual(refOf(workflows.stateMachines[kind]));
+    const states = withAction(statementsOfFn(workflows.reconciler), 'states:');
+    expect(states).toEqual([
+      {
+        Action: ['states:DescribeExecution', 'states:GetExecutionHistory'],
+        Effect: 'Allow',
+        Resource: WORKFLOW_KINDS.map((kind) => formattedArn('states', `execution:${workflows.stateMachineNames[kind]}:*`)),
+      },
+    ]);
+  });
+});
+
+describe('alarm', () => {
+  it('goes off on the first run that ends in CompensationFailed', () => {
+    expect(propsOf(workflows.compensationFailedAlarm)).toMatchObject({
+      Namespace: COMPENSATION_FAILED_METRIC.namespace,
+      MetricName: COMPENSATION_FAILED_METRIC.name,
+      Statistic: 'Sum',
+      Threshold: 1,
+      ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+      TreatMissingData: 'notBreaching',
+    });
+  });
+});
+
+describe('API functions that drive runs', () => {
+  const apiFn = (name: ApiFunctionName) => stack.api.functions[name];
+  const executionArns = WORKFLOW_KINDS.map((kind) => formattedArn('states', `execution:${workflows.stateMachineNames[kind]}:*`));
+  const machineRefs = WORKFLOW_KINDS.map((kind) => refOf(workflows.stateMachines[kind]));
+  const statesStatements = (name: ApiFunctionName) => withAction(statementsOfFn(apiFn(name)), 'states:');
+
+  it('runs starts, stops and reads runs, and knows both state machines', () => {
+    expect(API_WORKFLOW_ACCESS.runs).toEqual(['run', 'observe']);
+    const statements = statesStatements('runs');
+    expect(statements.filter((s) => s.Action === 'states:StartExecution').map((s) => s.Resource)).toEqual(machineRefs);
+    expect(statements).toContainEqual({
+      Action: ['states:StopExecution', 'states:DescribeExecution', 'states:GetExecutionHistory'],
+      Effect: 'Allow',
+      Resource: executionArns,
+    });
+    const env = propsOf(apiFn('runs').function).Environment.Variables;
+    for (const kind of WORKFLOW_KINDS) expect(env[stateMachineEnvVar(kind)]).toEqual(refOf(workflows.stateMachines[kind]));
+  });
+
+  it('commands completes and keeps alive waits, and nothing else on the state machines', () => {
+    const statements = statesStatements('commands');
+    expect(statements).toEqual(
+      machineRefs.map((Resource) => ({ Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'], Effect: 'Allow', Resource })),
+    );
+  });
+
+  it('executions only reads runs', () => {
+    expect(statesStatements('executions')).toEqual([
+      { Action: ['states:DescribeExecution', 'states:GetExecutionHistory'], Effect: 'Allow', Resource: executionArns },
+    ]);
+  });
+
+  it('no other API function touches the state machines', () => {
+    for (const name of Object.keys(stack.api.functions) as ApiFunctionName[]) {
+      if (API_WORKFLOW_ACCESS[name]) continue;
+      expect(statesStatements(name), name).toEqual([]);
+      const env = propsOf(apiFn(name).function).Environment?.Variables ?? {};
+      expect(env[stateMachineEnvVar('provisioning')], name).toBeUndefined();
+    }
+  });
+});
