@@ -1,6 +1,6 @@
 // `npm run bench [-- <section id>...]`: runs the benchmark sections, prints each as markdown and rewrites its
 // part of BENCHMARKS.md (sections not run keep their previous results). Exits non-zero if a section reports
-// a failure, e.g. a Lambda bundle over its size limit.
+// a failure, e.g. a Lambda bundle over its size limit, or throws; a failing section does not stop the others.
 //
 // A section is a module exporting a Bench; add it to BENCHES below.
 import { execFileSync } from 'node:child_process';
@@ -10,6 +10,10 @@ import { availableParallelism, cpus } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundles } from './bundles.js';
+import { cedarBench } from './cedar.js';
+import { decisions } from './decisions.js';
+import { ed25519 } from './ed25519.js';
+import { httpDecision } from './http-decision.js';
 
 export interface BenchContext {
   /** Repository root. */
@@ -32,7 +36,7 @@ export interface Bench {
   run(context: BenchContext): Promise<BenchResult>;
 }
 
-const BENCHES: readonly Bench[] = [bundles];
+const BENCHES: readonly Bench[] = [bundles, decisions, cedarBench, httpDecision, ed25519];
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const REPORT = join(ROOT, 'BENCHMARKS.md');
@@ -57,7 +61,7 @@ async function main(): Promise<void> {
   const failures: string[] = [];
   for (const bench of selected) {
     context.log(`[bench] ${bench.id}: ${bench.title}`);
-    const result = await bench.run(context);
+    const result = await runSection(bench, context);
     const body = `## ${bench.title}\n\nMeasured ${new Date().toISOString().slice(0, 10)} on ${machine}.\n\n${result.markdown.trim()}\n`;
     process.stdout.write(`\n${body}`);
     sections.set(bench.id, body);
@@ -75,6 +79,17 @@ async function main(): Promise<void> {
   if (failures.length > 0) {
     process.stderr.write(`\nFAILED:\n${failures.map((failure) => `- ${failure}`).join('\n')}\n`);
     process.exitCode = 1;
+  }
+}
+
+/** A section that throws is reported as failed (in BENCHMARKS.md too) and the run goes on with the next. */
+async function runSection(bench: Bench, context: BenchContext): Promise<BenchResult> {
+  try {
+    return await bench.run(context);
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    context.log(`[bench] ${bench.id} failed: ${error instanceof Error ? (error.stack ?? message) : message}`);
+    return { markdown: `**Not measured:** the section failed: ${message.split('\n')[0]}`, failures: [`failed: ${message.split('\n')[0]}`] };
   }
 }
 
