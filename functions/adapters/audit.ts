@@ -17,7 +17,7 @@ export interface StateWrite {
 const HEAD_SEQ = 0;
 const MAX_ATTEMPTS = 8;
 
-async function readHead(stream: string): Promise<AuditHead | undefined> {
+export async function readHead(stream: string): Promise<AuditHead | undefined> {
   const out = await ddb().send(
     new GetCommand({ TableName: tableName('audit'), Key: { stream, seq: HEAD_SEQ }, ConsistentRead: true }),
   );
@@ -62,11 +62,14 @@ export async function transactWithAudit(
   writes: readonly StateWrite[],
   audit: readonly AuditInput[],
   now: Date,
+  /** Heads already being read (callers on a latency-sensitive path start the read early); first attempt only. */
+  prefetched?: ReadonlyMap<string, Promise<AuditHead | undefined>>,
 ): Promise<AuditRecord[]> {
   if (writes.length + audit.length * 2 > 100) throw new Error('transaction too large');
   for (let attempt = 1; ; attempt++) {
     const streams = [...new Set(audit.map((a) => a.stream))];
-    const heads = new Map(await Promise.all(streams.map(async (s) => [s, await readHead(s)] as const)));
+    const early = attempt === 1 ? prefetched : undefined;
+    const heads = new Map(await Promise.all(streams.map(async (s) => [s, await (early?.get(s) ?? readHead(s))] as const)));
     const records: AuditRecord[] = [];
     const items: TransactItem[] = writes.map((w) => w.item);
     const initialHeads = new Map(heads);
@@ -107,8 +110,12 @@ export async function transactWithAudit(
 }
 
 /** Append audit records with no accompanying state change. */
-export function appendAudit(audit: readonly AuditInput[], now: Date): Promise<AuditRecord[]> {
-  return transactWithAudit([], audit, now);
+export function appendAudit(
+  audit: readonly AuditInput[],
+  now: Date,
+  prefetched?: ReadonlyMap<string, Promise<AuditHead | undefined>>,
+): Promise<AuditRecord[]> {
+  return transactWithAudit([], audit, now, prefetched);
 }
 
 export interface AuditPage {

@@ -9,7 +9,7 @@ import { decide, decideFor, defaultAction, type DecisionAction } from '../core/d
 import { POLICY_KINDS, type PolicyKind } from '../core/policies.js';
 import { targetStream } from '../core/audit.js';
 import { getTargetForDecision, loadFacts } from '../adapters/facts.js';
-import { appendAudit } from '../adapters/audit.js';
+import { appendAudit, readHead } from '../adapters/audit.js';
 import { createApiHandler, type ApiRequest, type RouteImpl } from './lib/http.js';
 
 interface DecisionBody {
@@ -19,6 +19,11 @@ interface DecisionBody {
 }
 
 async function evaluate(req: ApiRequest<DecisionBody>, kind: PolicyKind | undefined) {
+  // The audit head is read alongside the facts rather than after them: one round trip fewer per decision.
+  // (A stale head only costs the append a retry; it is re-read then.)
+  const stream = targetStream(req.body.targetId);
+  const head = readHead(stream);
+  head.catch(() => undefined);
   const target = await getTargetForDecision(req.body.targetId);
   if (!target || !canSeeTenant(req.principal, target.tenantId)) {
     throw problems.notFound('TARGET_NOT_FOUND', `No target ${req.body.targetId}.`);
@@ -31,7 +36,7 @@ async function evaluate(req: ApiRequest<DecisionBody>, kind: PolicyKind | undefi
   await appendAudit(
     [
       {
-        stream: targetStream(target.id),
+        stream,
         actor: actorOf(req.principal),
         action: kind ? `policy.evaluated` : 'decision.made',
         targetId: target.id,
@@ -46,6 +51,7 @@ async function evaluate(req: ApiRequest<DecisionBody>, kind: PolicyKind | undefi
       },
     ],
     req.now,
+    new Map([[stream, head]]),
   );
   return kind
     ? { decision: result.decision, blockers: result.blockers, policyVersion: policyVersions[kind], action, evaluatedAt }

@@ -416,11 +416,12 @@ describe('DynamoDB commands of one decision', () => {
     expect(authorizer).toEqual([{ command: 'GetItemCommand', tables: ['tokens'], keys: 1 }]);
     const decisionPath = sent.filter((s) => !s.tables.includes('tokens'));
     expect(decisionPath).toEqual([
+      // The audit write (not counted by SPEC §4) reads its stream head alongside the target.
+      { command: 'GetItemCommand', tables: ['audit'], keys: 1 },
       { command: 'GetItemCommand', tables: ['targets'], keys: 1 },
       // license, latest attestation, the release, the trust set and the four policy heads.
       { command: 'BatchGetItemCommand', tables: ['attestations', 'guards', 'licenses', 'policies', 'releases'], keys: 8 },
-      // The audit write (not counted by SPEC §4): the stream head, then one transaction.
-      { command: 'GetItemCommand', tables: ['audit'], keys: 1 },
+      // ...then appends in one transaction.
       { command: 'TransactWriteItemsCommand', tables: ['audit'], keys: 0 },
     ]);
     expect(sent.map((s) => s.command)).not.toContain('QueryCommand');
