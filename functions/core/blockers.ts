@@ -329,17 +329,46 @@ export function blockedErrorName(code: BlockerCode): string {
 
 export type BlockerParams = Readonly<Record<string, string | number>>;
 
-function fill(template: string, params: BlockerParams, code: string): string {
-  return template.replace(/\{(\w+)\}/g, (_, name: string) => {
+/** A message template split at its `{name}` placeholders: literals[i], params[names[i]], literals[i + 1], ... */
+interface CompiledTemplate {
+  readonly literals: readonly string[];
+  readonly names: readonly string[];
+}
+
+function compile(template: string): CompiledTemplate {
+  const literals: string[] = [];
+  const names: string[] = [];
+  const placeholder = /\{(\w+)\}/g;
+  let from = 0;
+  for (let m = placeholder.exec(template); m !== null; m = placeholder.exec(template)) {
+    literals.push(template.slice(from, m.index));
+    names.push(m[1]!);
+    from = m.index + m[0].length;
+  }
+  literals.push(template.slice(from));
+  return { literals, names };
+}
+
+function fill(template: CompiledTemplate, params: BlockerParams, code: string): string {
+  const { literals, names } = template;
+  let out = literals[0]!;
+  for (let i = 0; i < names.length; i++) {
+    const name = names[i]!;
     const value = params[name];
     // A missing parameter is a bug in a rule, not something to paper over with "undefined" in a message.
     if (value === undefined) throw new Error(`Blocker ${code}: no value for {${name}}`);
-    return String(value);
-  });
+    out += String(value) + literals[i + 1]!;
+  }
+  return out;
 }
+
+// Templates are split once, not scanned with a regular expression for every blocker rendered.
+const COMPILED = new Map<string, { message: CompiledTemplate; remediation: CompiledTemplate }>(
+  BLOCKERS.map((b) => [b.code, { message: compile(b.message), remediation: compile(b.remediation) }]),
+);
 
 /** A blocker with its message and remediation filled from the registry templates. */
 export function renderBlocker(code: BlockerCode, params: BlockerParams): Blocker {
-  const spec = blockerSpec(code);
-  return { code, message: fill(spec.message, params, code), remediation: fill(spec.remediation, params, code) };
+  const templates = COMPILED.get(code)!;
+  return { code, message: fill(templates.message, params, code), remediation: fill(templates.remediation, params, code) };
 }

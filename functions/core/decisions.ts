@@ -2,17 +2,19 @@
 // deterministic function of the facts, the four policy documents and a clock passed in. Also defines which
 // items the adapter reads to gather the facts (one GetItem for the target, one BatchGetItem for the rest)
 // and the denormalised items other writers keep up to date so that read stays at one round trip.
-import semver from 'semver';
+import semver, { type SemVer } from 'semver';
+import { BoundedMemo } from './memo.js';
 import {
   BLOCKERS,
-  appliesTo,
   renderBlocker,
   type BlockerCode,
   type BlockerParams,
+  type BlockerSpec,
   type DecisionAction,
 } from './blockers.js';
 import type { DeploymentMode, PolicyDocuments, PolicyKind } from './policies.js';
-import { POLICY_KINDS } from './policies.js';
+import { DEPLOYMENT_MODES, POLICY_KINDS } from './policies.js';
+import { DECISION_ACTIONS } from './schemas/decisions.js';
 import type {
   AttestationRecord,
   Blocker,
@@ -23,6 +25,7 @@ import type {
 } from './records.js';
 import { judgeSignatures, type SignatureProblemReason } from './manifest.js';
 import { judgedRuntime, runtimeProblems, type RangeSet } from './runtime.js';
+import { parseInstant } from './instant.js';
 import type { TableId } from './tables.js';
 
 export type { DecisionAction } from './blockers.js';
@@ -92,13 +95,28 @@ export function defaultAction(target: Pick<TargetRecord, 'currentRelease'>): Dec
 function evaluate(input: DecideInput, only: PolicyKind | undefined): Decision {
   const nowMs = input.now.getTime();
   if (Number.isNaN(nowMs)) throw new RangeError('decide: now is not a valid date');
-  const ctx: Ctx = { ...input, nowMs, mode: input.facts.target.mode };
+  const mode = input.facts.target.mode;
   const blockers: Blocker[] = [];
-  for (const spec of BLOCKERS) {
-    if (only !== undefined && spec.owner !== only) continue;
-    if (!appliesTo(spec, ctx.mode, input.action, input.policies)) continue;
-    const params = RULES[spec.code](ctx);
-    if (params) blockers.push(renderBlocker(spec.code, params));
+  const plan = PLANS.get(input.action)?.get(mode);
+  if (plan !== undefined) {
+    // Built field by field: spreading the input object is a slow generic copy on this hot path.
+    const ctx: Ctx = {
+      action: input.action,
+      facts: input.facts,
+      policies: input.policies,
+      now: input.now,
+      secretSources: input.secretSources,
+      nowMs,
+      mode,
+    };
+    // `attestation-required` codes follow the attestation policy in force (blockers.ts modesOf).
+    let attestationRequired: boolean | undefined;
+    for (const step of plan) {
+      if (only !== undefined && step.owner !== only) continue;
+      if (step.attestationRequired && !(attestationRequired ??= input.policies.attestation.requiredForModes.includes(mode))) continue;
+      const params = step.rule(ctx);
+      if (params) blockers.push(renderBlocker(step.code, params));
+    }
   }
   return { decision: blockers.length === 0 ? 'allow' : 'deny', blockers };
 }
@@ -168,10 +186,11 @@ const RULES: Record<BlockerCode, Rule> = {
 
   LICENSE_FEATURE_NOT_ENTITLED: ({ facts: { license, target }, mode }) => {
     if (!license) return undefined;
-    const missing = FEATURE_USES.filter(
-      (u) => u.mode === mode && u.used(target) && !license.entitlements.features.includes(u.feature),
-    );
-    if (missing.length === 0) return undefined;
+    let missing: (typeof FEATURE_USES)[number][] | undefined;
+    for (const u of FEATURE_USES) {
+      if (u.mode === mode && u.used(target) && !license.entitlements.features.includes(u.feature)) (missing ??= []).push(u);
+    }
+    if (missing === undefined) return undefined;
     return {
       licenseId: license.id,
       usage: missing.map((u) => u.usage).join(' and '),
@@ -227,51 +246,62 @@ const RULES: Record<BlockerCode, Rule> = {
   MODE_REQUIREMENTS_UNMET: ({ facts: { target, billingAccountConflict }, mode }) => {
     const problems: string[] = [];
     const settings: string[] = [];
-    const missing = (path: string) => {
-      problems.push(`${path} is missing`);
-      settings.push(path);
-    };
     if (mode === 'white-label') {
       const wl = target.whiteLabel;
-      if (!filled(wl?.customDomain)) missing('whiteLabel.customDomain');
-      if (!filled(wl?.brandingRef)) missing('whiteLabel.brandingRef');
-      if (!filled(wl?.billingAccountId)) missing('whiteLabel.billingAccountId');
+      if (!filled(wl?.customDomain)) missingSetting(problems, settings, 'whiteLabel.customDomain');
+      if (!filled(wl?.brandingRef)) missingSetting(problems, settings, 'whiteLabel.brandingRef');
+      if (!filled(wl?.billingAccountId)) missingSetting(problems, settings, 'whiteLabel.billingAccountId');
       else if (billingAccountConflict) {
         problems.push(`billing account ${wl!.billingAccountId} is already used by another tenant`);
         settings.push('whiteLabel.billingAccountId (one no other tenant uses)');
       }
     } else if (mode === 'enterprise-private-cloud') {
       const ent = target.enterprise;
-      if (!filled(ent?.vpcId)) missing('enterprise.vpcId');
-      if (!filled(ent?.sso)) missing('enterprise.sso');
-      if (!filled(ent?.privateStorageBucket)) missing('enterprise.privateStorageBucket');
+      if (!filled(ent?.vpcId)) missingSetting(problems, settings, 'enterprise.vpcId');
+      if (!filled(ent?.sso)) missingSetting(problems, settings, 'enterprise.sso');
+      if (!filled(ent?.privateStorageBucket)) missingSetting(problems, settings, 'enterprise.privateStorageBucket');
     }
     return problems.length > 0 ? { mode, problems: problems.join('; '), settings: settings.join(', '), targetId: target.id } : undefined;
   },
 
   SECRETS_UNAVAILABLE: ({ facts: { target }, policies, mode, secretSources }) => {
-    const required = Object.entries(policies.secrets.required[mode]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    if (required.length === 0) return undefined;
-    const problems: string[] = [];
-    const remedies: string[] = [];
+    const sources = policies.secrets.required[mode];
+    const names = Object.keys(sources);
+    if (names.length === 0) return undefined;
     // Customer-run targets receive every secret (whatever its source) encrypted to their X25519 key (SPEC
     // §7.3); without the key no secret has a way to reach them. SaaS services read Secrets Manager via IAM.
-    if (mode !== 'saas' && !filled(target.encryptionKey)) {
-      problems.push(`the target has no encryptionKey, so ${required.map(([n]) => n).join(', ')} cannot be delivered to it`);
+    const noKey = mode !== 'saas' && !filled(target.encryptionKey);
+    const registered = secretSources?.customerProvided;
+    const known = secretSources?.secretsManager;
+    let unregistered: string[] | undefined;
+    let absent: string[] | undefined;
+    for (const name of names) {
+      const source = sources[name];
+      if (source === 'customer-provided') {
+        if (!registered?.includes(name)) (unregistered ??= []).push(name);
+      } else if (source === 'secrets-manager' && known && !known.includes(name)) {
+        (absent ??= []).push(name);
+      }
+    }
+    if (!noKey && unregistered === undefined && absent === undefined) return undefined;
+    // Secrets are listed by name.
+    const problems: string[] = [];
+    const remedies: string[] = [];
+    if (noKey) {
+      problems.push(`the target has no encryptionKey, so ${names.sort(byCodeUnits).join(', ')} cannot be delivered to it`);
       remedies.push("Give the target an X25519 encryptionKey (the key its installer generated) so secrets can be encrypted to it.");
     }
-    const unregistered = required.filter(([n, s]) => s === 'customer-provided' && !secretSources?.customerProvided?.includes(n)).map(([n]) => n);
-    if (unregistered.length > 0) {
-      problems.push(`${unregistered.join(', ')} ${unregistered.length === 1 ? 'is' : 'are'} customer-provided but no value is registered`);
-      remedies.push(`Have the customer register ${unregistered.join(', ')}, or change their source in the secrets policy.`);
+    if (unregistered !== undefined) {
+      const list = unregistered.sort(byCodeUnits).join(', ');
+      problems.push(`${list} ${unregistered.length === 1 ? 'is' : 'are'} customer-provided but no value is registered`);
+      remedies.push(`Have the customer register ${list}, or change their source in the secrets policy.`);
     }
-    const known = secretSources?.secretsManager;
-    const absent = known ? required.filter(([n, s]) => s === 'secrets-manager' && !known.includes(n)).map(([n]) => n) : [];
-    if (absent.length > 0) {
-      problems.push(`${absent.join(', ')} ${absent.length === 1 ? 'is' : 'are'} not in Secrets Manager`);
-      remedies.push(`Create ${absent.join(', ')} in Secrets Manager, or change their source in the secrets policy.`);
+    if (absent !== undefined) {
+      const list = absent.sort(byCodeUnits).join(', ');
+      problems.push(`${list} ${absent.length === 1 ? 'is' : 'are'} not in Secrets Manager`);
+      remedies.push(`Create ${list} in Secrets Manager, or change their source in the secrets policy.`);
     }
-    return problems.length > 0 ? { mode, problems: problems.join('; '), remedy: remedies.join(' ') } : undefined;
+    return { mode, problems: problems.join('; '), remedy: remedies.join(' ') };
   },
 
   RELEASE_SIGNATURE_INVALID: ({ facts: { release, signingKeys }, policies, action, now }) => {
@@ -363,6 +393,33 @@ const RULES: Record<BlockerCode, Rule> = {
     releaseId !== undefined && !release ? { releaseId } : undefined,
 };
 
+/** One registry entry as evaluate runs it: the rule, and whether its modes are the attestation policy's. */
+interface PlanStep {
+  readonly code: BlockerCode;
+  readonly owner: PolicyKind;
+  readonly attestationRequired: boolean;
+  readonly rule: Rule;
+}
+
+/**
+ * The registry entries that can apply, per action and mode, in registry order: what appliesTo(...) answers,
+ * resolved once. Entries whose modes are `attestation-required` are kept for every mode and checked against
+ * the attestation policy of each decision. An unknown action or mode has no plan, so nothing applies.
+ */
+const PLANS: ReadonlyMap<string, ReadonlyMap<string, readonly PlanStep[]>> = new Map(
+  DECISION_ACTIONS.map((action) => [
+    action,
+    new Map(
+      DEPLOYMENT_MODES.map((mode) => [
+        mode,
+        (BLOCKERS as readonly BlockerSpec[] as readonly (BlockerSpec & { code: BlockerCode })[])
+          .filter((spec) => spec.actions.includes(action) && (spec.modes === 'attestation-required' || spec.modes.includes(mode)))
+          .map((spec) => ({ code: spec.code, owner: spec.owner, attestationRequired: spec.modes === 'attestation-required', rule: RULES[spec.code] })),
+      ]),
+    ),
+  ]),
+);
+
 const SIGNATURE_PROBLEM_TEXT: Record<SignatureProblemReason, string> = {
   'unknown-key': 'is not a trusted key',
   'revoked-key': 'was revoked',
@@ -445,19 +502,32 @@ export function judgeReleaseSigners(
   keys: readonly TrustedKey[],
   threshold: number,
 ): SignatureJudgement {
-  const byId = new Map(keys.map((k) => [k.keyId, k]));
-  const received = Date.parse(release.receivedAt);
+  const index = keys.length > 16 ? new Map(keys.map((k) => [k.keyId, k])) : undefined;
+  const received = parseInstant(release.receivedAt);
   const counted: string[] = [];
   const rejected: { keyId: string; reason: string }[] = [];
-  for (const keyId of new Set(release.validSignerKeyIds)) {
-    const key = byId.get(keyId);
+  const signers = release.validSignerKeyIds;
+  for (let i = 0; i < signers.length; i++) {
+    const keyId = signers[i]!;
+    if (signers.indexOf(keyId) !== i) continue; // each distinct signer once, in first-seen order
+    const key = findTrustedKey(keys, index, keyId);
     if (!key) rejected.push({ keyId, reason: 'is not a trusted key' });
     else if (key.status === 'revoked') rejected.push({ keyId, reason: `was revoked${key.revokedAt ? ` at ${key.revokedAt}` : ''}` });
-    else if (!(Date.parse(key.notBefore) <= received)) rejected.push({ keyId, reason: `was not yet valid when the release was received (valid from ${key.notBefore})` });
-    else if (key.notAfter !== undefined && !(received < Date.parse(key.notAfter))) rejected.push({ keyId, reason: `was no longer valid when the release was received (valid until ${key.notAfter})` });
+    else if (!(parseInstant(key.notBefore) <= received)) rejected.push({ keyId, reason: `was not yet valid when the release was received (valid from ${key.notBefore})` });
+    else if (key.notAfter !== undefined && !(received < parseInstant(key.notAfter))) rejected.push({ keyId, reason: `was no longer valid when the release was received (valid until ${key.notAfter})` });
     else counted.push(keyId);
   }
   return { valid: counted.length >= threshold, threshold, counted, rejected };
+}
+
+/**
+ * The trusted key with this id; with duplicate ids the last entry wins (as in a Map built from the list). A
+ * trust set is usually a handful of keys, scanned in place; a large one is indexed once per judgement.
+ */
+function findTrustedKey(keys: readonly TrustedKey[], index: Map<string, TrustedKey> | undefined, keyId: string): TrustedKey | undefined {
+  if (index !== undefined) return index.get(keyId);
+  for (let i = keys.length - 1; i >= 0; i--) if (keys[i]!.keyId === keyId) return keys[i];
+  return undefined;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -470,18 +540,27 @@ function filled(value: unknown): boolean {
   return true;
 }
 
+function byCodeUnits(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function missingSetting(problems: string[], settings: string[], path: string): void {
+  problems.push(`${path} is missing`);
+  settings.push(path);
+}
+
 function revocation(release: ReleaseRecord): string {
   return `was revoked at ${release.revokedAt ?? 'an unrecorded time'}${release.revokedReason ? ` (${release.revokedReason})` : ''}`;
 }
 
 /** Expired when the instant is not after now, or cannot be read. */
 function isPast(iso: string, nowMs: number): boolean {
-  return !(Date.parse(iso) > nowMs);
+  return !(parseInstant(iso) > nowMs);
 }
 
 /** Seconds since the instant; Infinity when it is absent or cannot be read. */
 function ageSeconds(iso: string | undefined, nowMs: number): number {
-  const at = iso === undefined ? Number.NaN : Date.parse(iso);
+  const at = iso === undefined ? Number.NaN : parseInstant(iso);
   return Number.isNaN(at) ? Number.POSITIVE_INFINITY : (nowMs - at) / 1000;
 }
 
@@ -500,7 +579,19 @@ export function duration(seconds: number): string {
 
 /** semver order of two release versions; undefined when either is not a version. */
 function compareVersions(a: string, b: string): number | undefined {
-  return semver.valid(a) && semver.valid(b) ? semver.compare(a, b) : undefined;
+  const va = parsedVersion(a);
+  const vb = va && parsedVersion(b);
+  return va && vb ? va.compare(vb) : undefined;
+}
+
+// Release versions repeat across decisions: each text is parsed into a SemVer once (null: not a version).
+// The cached objects never leave this module and are only compared, never changed.
+const PARSED_VERSIONS = new BoundedMemo<SemVer | null>(4096);
+
+function parsedVersion(text: string): SemVer | null {
+  let parsed = PARSED_VERSIONS.get(text);
+  if (parsed === undefined) parsed = PARSED_VERSIONS.set(text, semver.valid(text) ? semver.parse(text) : null);
+  return parsed;
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 // which required components or version ranges it fails. Pure; decisions.ts turns the problems into
 // UNSUPPORTED_RUNTIME.
 import semver from 'semver';
+import { BoundedMemo } from './memo.js';
 import type { AttestationRecord, Runtime, TargetRecord } from './records.js';
 
 export interface JudgedRuntime {
@@ -46,12 +47,22 @@ const PRERELEASE_LABEL = /^(alpha|beta|rc|pre|preview|dev|snapshot|canary|nightl
 const VERSION_TEXT =
   /^\s*[vV=]?\s*(\d{1,15})(?:\.(\d{1,15}))?(?:\.(\d{1,15}))?(?:[-_.~]([0-9A-Za-z][0-9A-Za-z.-]*)|([A-Za-z][0-9A-Za-z.-]*))?(?:\+[0-9A-Za-z.+-]*)?(?:\s.*)?$/;
 
+// Reported versions repeat across targets and decisions: coerceVersion is memoized by the raw text ('' marks
+// "not a version", which no coerced version can be).
+const NOT_A_VERSION = '';
+const COERCED = new BoundedMemo<string>(4096);
+
 /**
  * A reported component version as a semver version, or undefined when it is not a version at all
  * (`latest`, `abc`, empty). `8.3` → `8.3.0`, `v20` → `20.0.0`, `8.3.1-beta` → `8.3.1-beta`,
  * `8.4.0RC1` → `8.4.0-rc.1`, `1.24.0-alpine` → `1.24.0`, `15.4 (Debian 15.4-1)` → `15.4.0`.
  */
 export function coerceVersion(raw: string): string | undefined {
+  const version = COERCED.get(raw) ?? COERCED.set(raw, readVersion(raw) ?? NOT_A_VERSION);
+  return version === NOT_A_VERSION ? undefined : version;
+}
+
+function readVersion(raw: string): string | undefined {
   const m = VERSION_TEXT.exec(raw);
   if (!m) return undefined;
   const [, major, minor = '0', patch = '0', separated, attached] = m;
@@ -75,8 +86,53 @@ export function coerceVersion(raw: string): string | undefined {
  * Undefined when the range itself does not parse.
  */
 export function satisfiesRange(version: string, range: string): boolean | undefined {
-  if (semver.validRange(range, { includePrerelease: true }) === null) return undefined;
-  return semver.satisfies(version, range, { includePrerelease: true });
+  const checks = rangeChecks(range);
+  if (checks === undefined) return undefined;
+  const hit = checks.satisfiedBy.get(version);
+  return hit ?? checks.satisfiedBy.set(version, semver.satisfies(version, range, RANGE_OPTIONS));
+}
+
+const RANGE_OPTIONS = { includePrerelease: true } as const;
+
+/** What is remembered about one range: whether coerced versions satisfy it, and the outcome per reported text. */
+interface RangeChecks {
+  readonly satisfiedBy: BoundedMemo<boolean>;
+  readonly outcomeOf: BoundedMemo<RangeOutcome>;
+}
+
+type RangeOutcome = 'ok' | Exclude<RuntimeProblemKind, 'missing'>;
+
+// Policies and manifests name few distinct ranges; each one is parsed (validRange) once. `null`: invalid.
+const RANGES = new BoundedMemo<RangeChecks | null>(512);
+
+function rangeChecks(range: string): RangeChecks | undefined {
+  let checks = RANGES.get(range);
+  if (checks === undefined) {
+    checks = RANGES.set(
+      range,
+      semver.validRange(range, RANGE_OPTIONS) === null
+        ? null
+        : { satisfiedBy: new BoundedMemo<boolean>(1024), outcomeOf: new BoundedMemo<RangeOutcome>(1024) },
+    );
+  }
+  return checks ?? undefined;
+}
+
+/** How a reported (raw) version fares against a range: the runtimeProblems check of one component. */
+function rangeOutcome(reported: string, range: string): RangeOutcome {
+  const checks = rangeChecks(range);
+  const hit = checks?.outcomeOf.get(reported);
+  if (hit !== undefined) return hit;
+  const version = coerceVersion(reported);
+  const outcome: RangeOutcome =
+    version === undefined
+      ? 'unparseable-version'
+      : checks === undefined
+        ? 'invalid-range'
+        : satisfiesRange(version, range)
+          ? 'ok'
+          : 'out-of-range';
+  return checks ? checks.outcomeOf.set(reported, outcome) : outcome;
 }
 
 export type RuntimeProblemKind = 'missing' | 'unparseable-version' | 'out-of-range' | 'invalid-range';
@@ -100,7 +156,20 @@ export interface RangeSet {
 
 function present(runtime: Runtime, component: string): boolean {
   const v = runtime[component];
-  return typeof v === 'string' && v.trim() !== '';
+  return typeof v === 'string' && (startsVisibly(v) || v.trim() !== '');
+}
+
+/**
+ * Whether the text starts with a character `trim()` keeps: codes 33–159 are never whitespace (every
+ * whitespace or line terminator JS trims is ≤ 32 or ≥ 160). A cheap answer for the usual `8.3`.
+ */
+function startsVisibly(text: string): boolean {
+  return !isTrimmable(text.charCodeAt(0));
+}
+
+/** Might `trim()` remove this character? False for codes 33–159; NaN (no character) counts as true. */
+function isTrimmable(code: number): boolean {
+  return !(code > 32 && code < 160);
 }
 
 /**
@@ -118,36 +187,73 @@ export function runtimeProblems(
 ): RuntimeProblem[] {
   const problems: RuntimeProblem[] = [];
   for (const entry of required) {
-    const alternatives = entry.split('|').map((c) => c.trim()).filter((c) => c !== '');
-    if (alternatives.length > 0 && !alternatives.some((c) => present(runtime, c))) {
-      problems.push({
-        kind: 'missing',
-        component: entry,
-        message:
-          alternatives.length === 1
-            ? `${alternatives[0]} is missing`
-            : `none of ${alternatives.join(' / ')} is present`,
-      });
+    if (!entry.includes('|')) {
+      // One component (the usual entry): no alternatives to parse.
+      const component = startsVisibly(entry) && !isTrimmable(entry.charCodeAt(entry.length - 1)) ? entry : entry.trim();
+      if (component !== '' && !present(runtime, component)) {
+        problems.push({ kind: 'missing', component: entry, message: `${component} is missing` });
+      }
+      continue;
     }
+    const { alternatives, message } = requiredEntry(entry);
+    if (alternatives.length === 0) continue;
+    let found = false;
+    for (const c of alternatives) {
+      if (present(runtime, c)) {
+        found = true;
+        break;
+      }
+    }
+    if (!found) problems.push({ kind: 'missing', component: entry, message });
   }
   for (const set of rangeSets) {
-    for (const component of Object.keys(set.ranges).sort()) {
+    const first = problems.length;
+    // Components in key order, then sorted by name below: only the (few) problems need sorting.
+    for (const component of Object.keys(set.ranges)) {
       if (!present(runtime, component)) continue;
       const range = set.ranges[component]!;
       const reported = runtime[component]!;
-      const version = coerceVersion(reported);
-      const base = { component, version: reported, range, rangeSource: set.source };
-      if (version === undefined) {
-        problems.push({ ...base, kind: 'unparseable-version', message: `${component} "${reported}" is not a version (${set.source} requires ${range})` });
-        continue;
-      }
-      const ok = satisfiesRange(version, range);
-      if (ok === undefined) {
-        problems.push({ ...base, kind: 'invalid-range', message: `${component}: the ${set.source} range "${range}" is not a valid semver range` });
-      } else if (!ok) {
-        problems.push({ ...base, kind: 'out-of-range', message: `${component} ${reported} is outside ${range} (${set.source})` });
-      }
+      const outcome = rangeOutcome(reported, range);
+      if (outcome === 'ok') continue;
+      const source = set.source;
+      problems.push({
+        component,
+        version: reported,
+        range,
+        rangeSource: source,
+        kind: outcome,
+        message:
+          outcome === 'unparseable-version'
+            ? `${component} "${reported}" is not a version (${source} requires ${range})`
+            : outcome === 'invalid-range'
+              ? `${component}: the ${source} range "${range}" is not a valid semver range`
+              : `${component} ${reported} is outside ${range} (${source})`,
+      });
+    }
+    if (problems.length - first > 1) {
+      const sorted = problems.slice(first).sort((a, b) => (a.component < b.component ? -1 : a.component > b.component ? 1 : 0));
+      problems.splice(first, sorted.length, ...sorted);
     }
   }
   return problems;
+}
+
+interface RequiredEntry {
+  /** The component names of `a|b` (empty: the entry asks for nothing). */
+  readonly alternatives: readonly string[];
+  /** The problem message when none of them is present. */
+  readonly message: string;
+}
+
+// `a|b` entries come from the target policy and repeat on every decision: parsed once each.
+const REQUIRED_ENTRIES = new BoundedMemo<RequiredEntry>(1024);
+
+function requiredEntry(entry: string): RequiredEntry {
+  const hit = REQUIRED_ENTRIES.get(entry);
+  if (hit !== undefined) return hit;
+  const alternatives = entry.split('|').map((c) => c.trim()).filter((c) => c !== '');
+  return REQUIRED_ENTRIES.set(entry, {
+    alternatives,
+    message: alternatives.length === 1 ? `${alternatives[0]} is missing` : `none of ${alternatives.join(' / ')} is present`,
+  });
 }
