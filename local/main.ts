@@ -1,6 +1,8 @@
 // `npm start`: the whole control plane on one machine (SPEC §9). Fetches and starts DynamoDB Local with its
-// data under DCP_DATA_DIR, creates the tables, stores the bootstrap admin token and serves the API; on
-// SIGINT/SIGTERM it stops everything it started, in reverse order, and exits 0.
+// data under DCP_DATA_DIR, creates the tables, and starts the local runtime (local/runtime.ts: bootstrap
+// admin token, API server, workflow runner, secret store, simulated agent, recovery of lost runs); on
+// SIGINT/SIGTERM it stops everything it started, in reverse order, and exits 0. Runs in progress at a stop
+// are left RUNNING and recovered (compensated as lost) at the next start, the same way as after a crash.
 //
 // Environment: PORT (default 3000), HOST (default 127.0.0.1), DCP_ADMIN_TOKEN (generated on first start and
 // kept in DCP_DATA_DIR/admin-token when unset), DCP_DATA_DIR (default .dcp/), DCP_DYNAMODB_PORT (default: a
@@ -49,21 +51,20 @@ async function main(): Promise<void> {
   for (const id of TABLE_IDS) delete process.env[tableEnvVar(id)];
 
   // Imported only now: the adapters read the environment set above.
-  const { bootstrapAdminToken } = await import('../functions/adapters/tokens.js');
-  const adminToken = await bootstrapAdminToken(await adminTokenFor(dataDir));
-
-  const { startApiServer } = await import('./server.js');
-  const server = await startApiServer({ port, host });
-  stops.push(() => server.close());
+  const { startLocalRuntime } = await import('./runtime.js');
+  const runtime = await startLocalRuntime({ dataDir, port, host, adminToken: await adminTokenFor(dataDir) });
+  stops.push(() => runtime.close());
+  const { adminToken } = runtime;
 
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   console.log(
     [
       '',
-      `Deployment Control Plane listening on ${server.url} (ready in ${seconds} s)`,
+      `Deployment Control Plane listening on ${runtime.url} (ready in ${seconds} s)`,
       `Admin token:     ${adminToken}`,
       `Data:            ${dataDir}`,
       `DynamoDB Local:  ${dynamoDb.endpoint} (tables ${TABLE_PREFIX}*)`,
+      ...(runtime.recovered.length ? [`Recovered:       ${runtime.recovered.length} run(s) lost by the last stop, compensated`] : []),
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),

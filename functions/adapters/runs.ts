@@ -144,12 +144,11 @@ export async function startRun(
   return { executionId: id, replayed: false };
 }
 
-/** The engine refused the start: put the target back, close the record, free the key. */
+/** The engine refused the start: put the target back, drop the record, free the key. */
 async function undoStart(kind: WorkflowKind, targetId: string, executionId: string, itemKey: string, actor: string, err: unknown) {
   const now = new Date();
   const { getTarget } = await import('./targets.js');
   const current = await getTarget(targetId);
-  await updateExecution(executionId, (r) => ({ ...r, status: 'FAILED', stoppedAt: now.toISOString(), compensatedAt: now.toISOString() }));
   if (current && current.status === RUNNING_STATUS[kind]) {
     await updateTarget(
       current,
@@ -158,5 +157,8 @@ async function undoStart(kind: WorkflowKind, targetId: string, executionId: stri
       now,
     );
   }
+  // The run never started: its record and key go, so a retry with the same key starts it afresh. The audit
+  // trail keeps both the start and its failure.
+  await ddb().send(new DeleteCommand({ TableName: tableName('executions'), Key: { id: executionId } }));
   await ddb().send(new DeleteCommand({ TableName: tableName('idempotency'), Key: { key: itemKey } }));
 }

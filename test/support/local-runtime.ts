@@ -1,0 +1,107 @@
+// Integration harness with the whole local runtime (local/runtime.ts): the API server plus the
+// aws-local-stepfunctions runner, the encrypted secret store and the simulated agent, over this file's own
+// DynamoDB Local tables and a temporary data folder, called through real HTTP. Retries wait 0 ms.
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll } from 'vitest';
+import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.js';
+import type { CallOptions, CallResult } from './api.js';
+import { BASE } from './api.js';
+import { useLocalTables, type LocalTables } from './ddb.js';
+
+export interface LocalRuntimeHarness {
+  readonly tables: LocalTables;
+  readonly dataDir: string;
+  readonly runtime: LocalRuntime;
+  readonly url: string;
+  readonly adminToken: string;
+  call<T = any>(method: string, path: string, opts?: CallOptions): Promise<CallResult<T>>;
+  /** Create a token with these scopes through the API (as admin) and return its secret. */
+  token(scopes: string[]): Promise<string>;
+  /**
+   * Close the runtime (runs in progress stay RUNNING, as after a crash) and start a new one on the same
+   * tables and data folder, which recovers them.
+   */
+  restart(opts?: Omit<LocalRuntimeOptions, 'dataDir' | 'adminToken'>): Promise<LocalRuntime>;
+  /** Poll GET /executions/{id} until it is no longer RUNNING; answers the execution. */
+  waitForExecution(id: string, timeoutMs?: number): Promise<any>;
+}
+
+export function useLocalRuntime(opts: Omit<LocalRuntimeOptions, 'dataDir'> = {}): LocalRuntimeHarness {
+  process.env.DCP_LOG_LEVEL ??= 'silent';
+  const tables = useLocalTables();
+  const base: LocalRuntimeOptions = { retryIntervalMs: 0, ...opts };
+  let dataDir = '';
+  let runtime: LocalRuntime | undefined;
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'dcp-runtime-'));
+    runtime = await startLocalRuntime({ ...base, dataDir });
+  });
+  afterAll(async () => {
+    await runtime?.close();
+    if (dataDir) await rm(dataDir, { recursive: true, force: true });
+  });
+
+  const harness: LocalRuntimeHarness = {
+    tables,
+    get dataDir() {
+      return dataDir;
+    },
+    get runtime() {
+      if (!runtime) throw new Error('the local runtime is not started yet (beforeAll)');
+      return runtime;
+    },
+    get url() {
+      return harness.runtime.url;
+    },
+    get adminToken() {
+      return harness.runtime.adminToken;
+    },
+    async call(method, path, callOpts = {}) {
+      const headers: Record<string, string> = { ...(callOpts.headers ?? {}) };
+      const token = callOpts.token === undefined ? harness.adminToken : callOpts.token;
+      if (token !== null) headers.authorization = `Bearer ${token}`;
+      let body: string | Buffer | undefined;
+      if (callOpts.raw !== undefined) body = callOpts.raw;
+      else if (callOpts.body !== undefined) body = JSON.stringify(callOpts.body);
+      if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      const rooted = ['/healthz', '/openapi.json'].includes(path.split('?')[0]!) || path.startsWith('/local/') || path.startsWith(BASE);
+      const res = await fetch(harness.url + (rooted ? path : BASE + path), { method, headers, body });
+      const text = await res.text();
+      let parsed: unknown;
+      try {
+        parsed = text ? JSON.parse(text) : undefined;
+      } catch {
+        parsed = undefined;
+      }
+      return { status: res.status, headers: res.headers, body: parsed as never, text };
+    },
+    async token(scopes) {
+      const r = await harness.call('POST', '/tokens', { body: { scopes } });
+      if (r.status !== 201) throw new Error(`token creation failed: ${r.status} ${r.text}`);
+      return r.body.token as string;
+    },
+    async restart(next = {}) {
+      const adminToken = harness.adminToken;
+      await runtime?.close();
+      runtime = await startLocalRuntime({ ...base, ...next, dataDir, adminToken });
+      return runtime;
+    },
+    async waitForExecution(id, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const r = await harness.call('GET', `/executions/${id}`);
+        if (r.status !== 200) throw new Error(`GET /executions/${id}: ${r.status} ${r.text}`);
+        if (r.body.status !== 'RUNNING') {
+          // The record can end before the engine has: let the runner finish its history and reconciliation.
+          await harness.runtime.engine.waitFor(r.body.kind, id).catch(() => undefined);
+          return (await harness.call('GET', `/executions/${id}`)).body;
+        }
+        if (Date.now() > deadline) throw new Error(`execution ${id} still RUNNING after ${timeoutMs} ms: ${JSON.stringify(r.body.steps)}`);
+        await new Promise((res) => setTimeout(res, 25));
+      }
+    },
+  };
+  return harness;
+}
