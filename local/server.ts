@@ -30,6 +30,7 @@ const GROUP_MODULES: Record<ApiGroup, () => Promise<{ handler: ApiHandler }>> = 
   audit: () => import('../functions/api/audit.js'),
   executions: () => import('../functions/api/executions.js'),
   commands: () => import('../functions/api/commands.js'),
+  rollouts: () => import('../functions/api/rollouts.js'),
 };
 
 /** The largest payload API Gateway accepts; the handlers apply the API's own 256 KiB limit. */

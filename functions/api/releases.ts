@@ -18,7 +18,10 @@ import {
   revokeSigningKey,
 } from '../adapters/releases.js';
 import { getPolicy } from '../adapters/policies.js';
-import { createApiHandler, type ApiRequest } from './lib/http.js';
+import { createApiHandler, log, type ApiRequest } from './lib/http.js';
+import { eventPublisher } from '../adapters/events.js';
+import { DETAIL_TYPES, type ReleasePublishedDetail } from '../core/events.js';
+import type { ReleaseRecord } from '../core/records.js';
 import { pageRequest, pageResponse } from './lib/pagination.js';
 
 /** The version and channel a manifest claims, read only to look up what verification needs. */
@@ -29,6 +32,25 @@ function claimed(body: unknown): { version?: string; channel?: string } {
     ...(typeof signed.version === 'string' && signed.version.length <= 128 ? { version: signed.version } : {}),
     ...(typeof signed.channel === 'string' && signed.channel.length <= 64 ? { channel: signed.channel } : {}),
   };
+}
+
+/**
+ * ReleasePublished on the control plane's bus starts a rollout (SPEC §7.4). The release is already stored,
+ * so a bus failure does not undo the publish: it is logged, and the scheduled rollout rule catches up.
+ */
+async function announce(release: ReleaseRecord): Promise<void> {
+  const detail: ReleasePublishedDetail = {
+    releaseId: release.id,
+    channel: release.channel,
+    modes: release.modes,
+    required: release.required,
+    publishedAt: release.receivedAt,
+  };
+  try {
+    await eventPublisher().publish(DETAIL_TYPES.releasePublished, { ...detail });
+  } catch (e) {
+    log('error', 'ReleasePublished was not published', { releaseId: release.id, error: String(e) });
+  }
 }
 
 export const handler = createApiHandler(
@@ -51,6 +73,7 @@ export const handler = createApiHandler(
       });
       if (!result.ok) throw manifestProblem(result);
       const record = await publishRelease(result.release, head, actorOf(req.principal), req.now);
+      await announce(record);
       return { status: 201, body: record, headers: { location: `/api/v1/deployment-server/releases/${encodeURIComponent(record.id)}` } };
     },
     async listReleases(req) {

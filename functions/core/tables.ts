@@ -123,8 +123,10 @@ export const TABLES: Readonly<Record<TableId, TableSpec>> = {
   },
   rollouts: {
     id: 'rollouts',
-    description: 'Rollout plans, waves and per-target outcomes',
+    description: 'Rollouts: sk "plan" is the rollout, "wave#NNNN" its waves, "target#<id>" the outcome of each target',
     partitionKey: s('id'),
+    sortKey: s('sk'),
+    // Only plan items carry releaseId and createdAt, so the index lists rollouts, not their waves or targets.
     indexes: [{ indexName: 'byRelease', partitionKey: s('releaseId'), sortKey: s('createdAt') }],
   },
 };

@@ -168,6 +168,12 @@ const validBodies: Record<string, ValidBody> = {
     closed: [[], ['statement'], ['statement', 'error']],
   },
   postCommandHeartbeat: { body: () => ({}), params: { commandId: COMMAND }, closed: [[]] },
+  startRollout: {
+    body: () => ({ releaseId: RELEASE, modes: ['saas', 'self-hosted'], canarySize: 1, waveSize: 10, maxConcurrency: 5, maxFailures: 0 }),
+    required: [['releaseId']],
+    closed: [[]],
+  },
+  haltRollout: reason({ id: 'ro-fuzz' }),
 };
 
 const WRITE_METHODS = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);

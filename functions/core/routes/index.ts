@@ -11,6 +11,7 @@ import { auditRoutes } from './audit.js';
 import { executionRoutes } from './executions.js';
 import { commandRoutes } from './commands.js';
 import { runRoutes } from './runs.js';
+import { rolloutRoutes } from './rollouts.js';
 
 export * from './types.js';
 export * from './paths.js';
@@ -29,6 +30,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...auditRoutes,
   ...executionRoutes,
   ...commandRoutes,
+  ...rolloutRoutes,
 ];
 
 

@@ -16,6 +16,7 @@ export const API_GROUPS = [
   'audit',
   'executions',
   'commands',
+  'rollouts',
 ] as const;
 export type ApiGroup = (typeof API_GROUPS)[number];
 
