@@ -8,6 +8,10 @@ import type { WorkflowKind } from '../functions/core/workflows.js';
 
 export const WORKFLOW_KINDS = ['provisioning', 'update'] as const satisfies readonly WorkflowKind[];
 
+/** Every state machine: the two target workflows and the rollout with its per-wave child. */
+export const MACHINE_KINDS = ['provisioning', 'update', 'rollout', 'rollout-wave'] as const;
+export type MachineKind = (typeof MACHINE_KINDS)[number];
+
 /**
  * The numeric settings of every task. A JSON file cannot hold an unquoted `${Placeholder}`, so the files
  * write them quoted (`"MaxAttempts": "${RetryMaxAttempts}"`) and the loader puts the number in their place.
@@ -44,11 +48,11 @@ const FRACTION_ALLOWED: ReadonlySet<string> = new Set(['RetryBackoffRate']);
 
 const PLACEHOLDER = /\$\{([A-Za-z][A-Za-z0-9_]*)\}/g;
 
-export function definitionPath(kind: WorkflowKind): string {
+export function definitionPath(kind: MachineKind): string {
   return fileURLToPath(new URL(`./${kind}.asl.json`, import.meta.url));
 }
 
-function readDefinition(kind: WorkflowKind): string {
+function readDefinition(kind: MachineKind): string {
   return readFileSync(definitionPath(kind), 'utf8');
 }
 
@@ -84,7 +88,7 @@ function checkNumbers(numbers: NumericSettings): void {
  * The definition of `kind` as text: numeric placeholders replaced by numbers, and string placeholders by
  * `opts.strings` when given. The text is otherwise the file's, byte for byte.
  */
-export function loadDefinition(kind: WorkflowKind, opts: LoadDefinitionOptions): string {
+export function loadDefinition(kind: MachineKind, opts: LoadDefinitionOptions): string {
   checkNumbers(opts.numbers);
   let text = readDefinition(kind);
   for (const name of NUMERIC_NAMES) text = text.replaceAll(`"\${${name}}"`, String(opts.numbers[name]));
@@ -108,8 +112,8 @@ export function loadDefinition(kind: WorkflowKind, opts: LoadDefinitionOptions):
   return text;
 }
 
-/** The string placeholders (function ARNs) a definition uses, sorted: the keys its DefinitionSubstitutions need. */
-export function placeholdersOf(kind: WorkflowKind): string[] {
+/** The string placeholders (function and state machine ARNs) a definition uses, sorted: the keys its DefinitionSubstitutions need. */
+export function placeholdersOf(kind: MachineKind): string[] {
   const numeric: ReadonlySet<string> = new Set(NUMERIC_NAMES);
   const names = new Set<string>();
   for (const match of readDefinition(kind).matchAll(PLACEHOLDER)) {

@@ -65,6 +65,7 @@ export async function startRun(
   key: string,
   actor: string,
   now: Date,
+  options: { notify?: ExecutionRecord['notify'] } = {},
 ): Promise<{ executionId: string; replayed: boolean }> {
   const itemKey = idempotencyItemKey(kind, target.id, key);
   const hash = requestHash(kind, target.id, release.id);
@@ -106,6 +107,7 @@ export async function startRun(
     steps: [],
     effects: {},
     idempotencyKey: key,
+    ...(options.notify ? { notify: options.notify } : {}),
     version: 1,
   };
   const idem: IdempotencyItem = { key: itemKey, requestHash: hash, executionId: id, createdAt: at, expiresAtEpoch: Math.floor(now.getTime() / 1000) + IDEMPOTENCY_TTL_SECONDS };

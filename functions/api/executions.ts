@@ -3,7 +3,7 @@
 import { executionRoutes } from '../core/routes/executions.js';
 import { canSeeTenant, type Principal } from '../core/principal.js';
 import { problems } from '../core/problems.js';
-import type { ExecutionRecord } from '../core/workflows.js';
+import { stepByKey, type ExecutionRecord } from '../core/workflows.js';
 import { getExecution, listExecutionsOfTarget } from '../adapters/executions.js';
 import { getTargetTenant } from '../adapters/targets-lookup.js';
 import { workflowEngine } from '../adapters/engine.js';
@@ -20,7 +20,8 @@ export function executionView(r: ExecutionRecord) {
     status: r.status,
     startedAt: r.startedAt,
     stoppedAt: r.stoppedAt ?? null,
-    steps: r.steps,
+    // Steps by the names the console shows ("Run health checks"), with the key records use.
+    steps: r.steps.map((s) => ({ ...s, name: stepByKey(s.name)?.state ?? s.name, key: s.name })),
     ...(r.blockers && r.blockers.length ? { blockers: r.blockers } : {}),
     ...(r.compensatedAt ? { compensatedAt: r.compensatedAt } : {}),
   };

@@ -24,8 +24,15 @@ import { visibleTarget } from './lib/targets-visible.js';
 import { createApiHandler, etag, requireIfMatch, type ApiRequest } from './lib/http.js';
 import { pageRequest, pageResponse } from './lib/pagination.js';
 
+/** The API view of a target: the stored record less its index key. */
+export function targetView(target: TargetRecord): Omit<TargetRecord, 'channelMode'> {
+  const { channelMode: _index, ...view } = target;
+  void _index;
+  return view;
+}
+
 function withEtag(target: TargetRecord, status = 200) {
-  return { status, body: target, headers: { etag: etag(target.version) } };
+  return { status, body: targetView(target), headers: { etag: etag(target.version) } };
 }
 
 export const handler = createApiHandler(
@@ -44,7 +51,7 @@ export const handler = createApiHandler(
         body = { ...body, id, agentPublicKey: await host.createAgentKey(id) };
       }
       const { target, token, tokenId } = await registerTarget(body, actorOf(req.principal), req.now);
-      return { status: 201, body: { target, token, tokenId }, headers: { etag: etag(target.version), location: `/api/v1/deployment-server/targets/${target.id}` } };
+      return { status: 201, body: { target: targetView(target), token, tokenId }, headers: { etag: etag(target.version), location: `/api/v1/deployment-server/targets/${target.id}` } };
     },
 
     async getTarget(req) {
@@ -63,7 +70,7 @@ export const handler = createApiHandler(
       const plan = listPlan(filter);
       const page = pageRequest(q, ['targets', filter.mode, filter.status, filter.channel, filter.tenantId], plan.keyNames);
       const { items, lastKey } = await listTargets(filter, page.limit, page.startKey);
-      return { status: 200, body: pageResponse(items, lastKey, page) };
+      return { status: 200, body: pageResponse(items.map(targetView), lastKey, page) };
     },
 
     async patchTarget(req: ApiRequest<PatchTargetBody>) {

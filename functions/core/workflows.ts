@@ -218,7 +218,21 @@ export interface ExecutionRecord {
   /** The Step Functions execution ARN (AWS) or local id. */
   executionArn?: string;
   idempotencyKey: string;
+  /**
+   * Who waits for this run to end: a rollout wave's "Update target" task. The run's last step (or the
+   * compensation) completes that task with the run's outcome.
+   */
+  notify?: { taskToken: string; rolloutId: string };
   version: number;
+}
+
+/** What a run reports to the rollout wave that started it. */
+export interface RunOutcome {
+  outcome: 'succeeded' | 'failed' | 'halted' | 'skipped';
+  executionId?: string;
+  status?: ExecutionStatus;
+  blockers?: Blocker[];
+  reason?: string;
 }
 
 /** A command for a target's agent (SPEC §7.3). */

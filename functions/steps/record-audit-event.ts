@@ -5,12 +5,13 @@ import type { TargetRecord } from '../core/records.js';
 import { blockedError } from './lib/errors.js';
 import { defineStep, succeeded } from './lib/step.js';
 import { commit } from './lib/store.js';
+import { notifyParent } from './lib/notify.js';
 
 export const handler = defineStep('record-audit-event', async ({ spec, payload, now }) => {
   const { execution: input } = payload;
   const held = input.kind === 'provisioning' ? 'provisioning' : 'updating';
   const action = input.kind === 'provisioning' ? 'target.provisioned' : 'target.updated';
-  const { target } = await commit(
+  const { target, execution: finished } = await commit(
     input.id,
     ({ execution, target: current }) => {
       if (!current) throw blockedError(spec, `Target ${input.targetId} does not exist.`);
@@ -43,5 +44,6 @@ export const handler = defineStep('record-audit-event', async ({ spec, payload, 
     },
     now,
   );
+  await notifyParent(finished, 'succeeded');
   return succeeded({ summary: `Target ${target?.id} is active on release ${input.releaseId}`, releaseId: input.releaseId });
 });

@@ -6,6 +6,7 @@ import type { TargetRecord } from '../core/records.js';
 import { blockedErrorNameFor } from '../core/workflows.js';
 import { defineStep, succeeded } from './lib/step.js';
 import { commit } from './lib/store.js';
+import { notifyParent } from './lib/notify.js';
 
 export const handler = defineStep('record-failure', async ({ payload, now }) => {
   const { execution, target } = await commit(
@@ -26,6 +27,7 @@ export const handler = defineStep('record-failure', async ({ payload, now }) => 
     },
     now,
   );
+  await notifyParent(execution, 'failed');
   const codes = (execution.blockers ?? []).map((b) => b.code);
   return succeeded({
     summary: `Run failed and was compensated; target ${target?.id} is ${target?.status}${codes.length ? ` (${codes.join(', ')})` : ''}`,

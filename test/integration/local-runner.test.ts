@@ -2,7 +2,6 @@
 // with stub handlers: the callback pattern (fresh token per attempt), HeartbeatSeconds and TimeoutSeconds,
 // faults, stop and crash recovery. Then the real provisioning state machine and step handlers, driven
 // through the API with the simulated agent answering over HTTP. DCP_TIMINGS=1 prints run times.
-import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,8 +17,18 @@ import { LocalSecretStore } from '../../local/secret-store.js';
 import { LocalWorkflowEngine, type CompensationReason, type StepHandler } from '../../local/workflow-runner.js';
 import { signStatement } from '../../functions/core/crypto/signed-statement.js';
 import { useLocalRuntime } from '../support/local-runtime.js';
-import { attestation, licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
-import { sampleSigned, signedBy, testKey } from '../unit/crypto/release-fixtures.js';
+import {
+  attest,
+  provision as provisionTarget,
+  publishRelease,
+  registerTarget as registerWith,
+  releaseSigner,
+  RELEASE,
+  sleep,
+  trustSigner,
+  until,
+  type Registered,
+} from '../support/workflow-fixtures.js';
 
 const h = useLocalRuntime();
 
@@ -76,17 +85,6 @@ interface Harness {
 
 let seq = 0;
 const input = (targetId = 'inline-target') => ({ execution: { id: `x${++seq}`, kind: 'provisioning', targetId, releaseId: '1.0.0', mode: 'self-hosted', startedAt: new Date().toISOString() } });
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function until<T>(probe: () => T | undefined | Promise<T | undefined>, timeoutMs = 5000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined) return v;
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await sleep(5);
-  }
-}
 
 describe('the runner on an inline definition', () => {
   let x: Harness;
@@ -344,58 +342,22 @@ describe('POST /local/faults', () => {
 
 // ---- the real provisioning workflow ----------------------------------------------------------------
 
-const signer = testKey('local-runner');
-
-function x25519PublicKey(): string {
-  const der = generateKeyPairSync('x25519').publicKey.export({ format: 'der', type: 'spki' });
-  return Buffer.from(der.subarray(der.length - 32)).toString('base64');
-}
-
-interface Registered {
-  id: string;
-  token: string;
-  body: any;
-  /** The target's own key pair: without a simulated agent, its publicKey also verifies command results. */
-  keys: ReturnType<typeof targetKeys>;
-}
-
+const signer = releaseSigner();
 const registered = new Map<string, Registered>();
 
-/** A self-hosted target with everything provisioning needs, answered by the simulated agent unless `agent` is false. */
+/** A self-hosted target (test/support/workflow-fixtures.ts), kept by id for the tests that reuse it. */
 async function registerTarget(id: string, simulated = true): Promise<Registered> {
-  const licenseId = `lic-${id}`;
-  expect((await h.call('POST', '/licenses', { body: licenseBody(licenseId) })).status).toBe(201);
-  const keys = targetKeys();
-  const reg = await h.call('POST', '/targets', {
-    body: targetBody(id, 'self-hosted', licenseId, keys.publicKey, { encryptionKey: x25519PublicKey(), ...(simulated ? { agent: 'simulated' } : {}) }),
-  });
-  expect(reg.status, reg.text).toBe(201);
-  expect((await h.call('POST', `/targets/${id}/heartbeat`, { token: reg.body.token })).status).toBe(200);
-  const att = await h.call('POST', `/targets/${id}/attestations`, { token: reg.body.token, body: attestation(id, keys.keys, { issuedAt: new Date(Date.now() - 60_000).toISOString() }) });
-  expect(att.status, att.text).toBe(201);
-  expect(att.body.result, att.text).toBe('passed');
-  const t = { id, token: reg.body.token, body: reg.body, keys };
+  const t = await registerWith(h, id, { simulated });
   registered.set(id, t);
   return t;
 }
 
-async function provision(id: string, key: string) {
-  const r = await h.call('POST', `/targets/${id}/provision`, { body: { releaseId: RELEASE }, headers: { 'idempotency-key': key } });
-  expect(r.status, r.text).toBe(202);
-  return r.body.executionId as string;
-}
-
-const RELEASE = '3.1.0';
+const provision = (id: string, key: string) => provisionTarget(h, id, key);
 
 describe('provisioning through the API with the simulated agent', () => {
   beforeAll(async () => {
-    expect((await h.call('POST', '/signing-keys', { body: { keyId: signer.keyId, publicKey: signer.publicKeyBase64 } })).status).toBe(201);
-    const manifest = signedBy(
-      sampleSigned({ version: RELEASE, publishedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 180 * 86400_000).toISOString(), minUpgradeFrom: '0.1.0' }),
-      signer,
-    );
-    const r = await h.call('POST', '/releases', { body: manifest });
-    expect(r.status, r.text).toBe(201);
+    await trustSigner(h, signer);
+    await publishRelease(h, signer, RELEASE);
   });
 
   it('provisions a self-hosted target to active with the release bound, in at most 15 state transitions', async () => {
@@ -436,15 +398,10 @@ describe('provisioning through the API with the simulated agent', () => {
 
   it('updates the provisioned target to a newer release through the update state machine', async () => {
     const update = '3.2.0';
-    const manifest = signedBy(
-      sampleSigned({ version: update, publishedAt: new Date().toISOString(), expiresAt: new Date(Date.now() + 180 * 86400_000).toISOString(), minUpgradeFrom: '0.1.0', artifacts: [{ name: `app-${update}.zip`, kind: 'zip', sha256: 'b'.repeat(64), size: 10 }] }),
-      signer,
-    );
-    expect((await h.call('POST', '/releases', { body: manifest })).status).toBe(201);
+    await publishRelease(h, signer, update, { artifacts: [{ name: `app-${update}.zip`, kind: 'zip', sha256: 'b'.repeat(64), size: 10 }] });
     const t = registered.get('sim-happy')!;
     // Updates need an attestation naming the bound release (attestation policy: requireReleaseMatch).
-    const att = await h.call('POST', `/targets/${t.id}/attestations`, { token: t.token, body: attestation(t.id, t.keys.keys, { releaseVersion: RELEASE, issuedAt: new Date(Date.now() - 30_000).toISOString() }) });
-    expect(att.body.result, att.text).toBe('passed');
+    await attest(h, t, RELEASE);
     const r = await h.call('POST', `/targets/${t.id}/update`, { body: { releaseId: update }, headers: { 'idempotency-key': 'update-key-0001' } });
     expect(r.status, r.text).toBe(202);
     const execution = await h.waitForExecution(r.body.executionId);
@@ -527,7 +484,8 @@ describe('provisioning through the API with the simulated agent', () => {
     const executionId = await provision(t.id, 'faults-key-0001');
     const execution = await h.waitForExecution(executionId);
     expect(execution.status).toBe('FAILED');
-    const migrations = execution.steps.find((s: { name: string }) => s.name === 'runMigrations');
+    const migrations = execution.steps.find((s: { key: string }) => s.key === 'runMigrations');
+    expect(migrations?.name).toBe('Run migrations');
     expect(migrations).toMatchObject({ status: 'SUCCEEDED', attempts: 2 });
     const target = (await h.call('GET', `/targets/${t.id}`)).body;
     expect(target.status).toBe('blocked');

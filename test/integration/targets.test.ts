@@ -105,7 +105,8 @@ describe('listing, PATCH and tenant restriction', () => {
     expect((await api.call('PATCH', '/targets/patch-1', { body: { name: 'x' } })).status).toBe(428);
     const ok = await api.call('PATCH', '/targets/patch-1', { body: { name: 'Renamed', channel: 'beta' }, headers: { 'if-match': '"1"' } });
     expect(ok.status).toBe(200);
-    expect(ok.body).toMatchObject({ name: 'Renamed', channel: 'beta', channelMode: 'beta#saas', version: 2 });
+    expect(ok.body).toMatchObject({ name: 'Renamed', channel: 'beta', version: 2 });
+    expect(ok.body.channelMode).toBeUndefined();
     expect((await api.call('PATCH', '/targets/patch-1', { body: { name: 'y' }, headers: { 'if-match': '"1"' } })).status).toBe(412);
     expect((await api.call('PATCH', '/targets/patch-1', { body: { mode: 'saas' }, headers: { 'if-match': '"2"' } })).status).toBe(400);
   });

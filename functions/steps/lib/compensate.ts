@@ -2,6 +2,7 @@
 // level, lost to a crash of the local runtime, or failed inside the block branch itself. Used by the
 // EventBridge reconciler in AWS and by the local runner's crash recovery. Idempotent: a run is compensated
 // once (compensatedAt), and every action is safe to repeat if a previous attempt died half-way.
+import { notifyParent } from './notify.js';
 import {
   REASON_BLOCKER,
   REASON_STATUS,
@@ -135,6 +136,8 @@ export async function compensate(
   );
   if (!written.written) return { executionId, skipped: 'compensated concurrently' };
   if (written.target) for (const command of sent) notifyAgent(written.target, command);
+  // A halted rollout stops its update runs: they report `halted`; anything else ended the run as failed.
+  await notifyParent(written.execution, reason === 'ABORTED' ? 'halted' : 'failed');
   log('info', 'run compensated', { executionId, reason, status, blockers: blockers.map((b) => b.code) });
   return {
     executionId,
