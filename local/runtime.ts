@@ -9,6 +9,8 @@ import { join } from 'node:path';
 import { setWorkflowEngine } from '../functions/adapters/engine.js';
 import { setSecretStore } from '../functions/adapters/secrets.js';
 import { setSimulatedAgentHost } from '../functions/adapters/agent-host.js';
+import { setEventPublisher } from '../functions/adapters/events.js';
+import { LocalEventBus } from './event-bus.js';
 import { bootstrapAdminToken } from '../functions/adapters/tokens.js';
 import { startApiServer } from './server.js';
 import { FaultRegistry, faultsRoute } from './faults.js';
@@ -32,6 +34,8 @@ export interface LocalRuntimeOptions extends RunnerSettings {
   engine?: Pick<LocalEngineOptions, 'definition' | 'handler' | 'compensate'>;
   /** Skip start-up recovery (tests that want to call it themselves). */
   recover?: boolean;
+  /** Whether publishing a release starts a rollout, as the ReleasePublished rule does in AWS (default true). */
+  rolloutOnPublish?: boolean;
 }
 
 export interface LocalRuntime {
@@ -41,6 +45,7 @@ export interface LocalRuntime {
   readonly agent: SimulatedAgents;
   readonly faults: FaultRegistry;
   readonly secrets: LocalSecretStore;
+  readonly bus: LocalEventBus;
   /** Execution ids compensated as LOST at start-up. */
   readonly recovered: string[];
   /**
@@ -68,6 +73,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   setWorkflowEngine(engine);
   setSecretStore(secrets);
   setSimulatedAgentHost(agent);
+  const bus = new LocalEventBus(engine, opts.rolloutOnPublish ?? true);
+  setEventPublisher(bus);
 
   const adminToken = await bootstrapAdminToken(opts.adminToken);
   const server = await startApiServer({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', extra: faultsRoute(faults) });
@@ -84,6 +91,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     agent,
     faults,
     secrets,
+    bus,
     recovered,
     async close() {
       if (closed) return;
@@ -94,6 +102,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       setWorkflowEngine(undefined);
       setSecretStore(undefined);
       setSimulatedAgentHost(undefined);
+      setEventPublisher(undefined);
     },
   };
 }

@@ -16,7 +16,7 @@ import type { CompensationReason } from '../functions/core/compensation.js';
 import { stepByState, type ExecutionRecord, type StepPayload, type StepResult, type WorkflowKind } from '../functions/core/workflows.js';
 import { log } from '../functions/api/lib/log.js';
 import { blockedError } from '../functions/steps/lib/errors.js';
-import { loadDefinition, numericSettings, placeholdersOf, WORKFLOW_KINDS } from '../statemachines/definitions.js';
+import { loadDefinition, MACHINE_KINDS, numericSettings, placeholdersOf, type MachineKind } from '../statemachines/definitions.js';
 import type { FaultRegistry } from './faults.js';
 
 // aws-local-stepfunctions 3 calls Promise.withResolvers (Node 22+); the library is imported after this.
@@ -121,6 +121,7 @@ interface TaskInfo {
 /** The library's own task timeout, set far beyond any real one: this runner enforces TimeoutSeconds. */
 const LIBRARY_TASK_TIMEOUT_SECONDS = 20 * 86400;
 const LOCAL_ACCOUNT = '000000000000';
+const START_EXECUTION_SYNC = 'arn:aws:states:::states:startExecution.sync:2';
 const SETTLE_MS = 30_000;
 
 export function localStateMachineArn(kind: EngineKind): string {
@@ -378,11 +379,12 @@ export class LocalWorkflowEngine implements WorkflowEngine {
    * there, by its record's compensatedAt).
    */
   private async reconcile(exec: LocalExecution): Promise<void> {
-    if (exec.kind !== 'provisioning' && exec.kind !== 'update') return;
+    if (exec.kind === 'rollout-wave') return; // its parent rollout sees the failure
     if (exec.status !== 'ABORTED' && exec.status !== 'TIMED_OUT' && exec.status !== 'FAILED') return;
     const failure = exec.error ? { Error: exec.error, ...(exec.cause ? { Cause: exec.cause } : {}) } : undefined;
     try {
       if (this.opts.compensate) {
+        if (exec.kind === 'rollout') return;
         await this.opts.compensate(exec.name, exec.status, new Date(), failure);
         return;
       }
@@ -405,6 +407,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
           stopDate: exec.stoppedAt ? Date.parse(exec.stoppedAt) : null,
           error: exec.error ?? null,
           cause: exec.cause ?? null,
+          input: JSON.stringify(exec.input ?? {}),
         },
       });
     } catch (e) {
@@ -477,8 +480,30 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       // Blocked.<Code> of the step's own blocker, with the blocker in the JSON cause, as a real step fails.
       throw blockedError(spec, `Simulated permanent failure of "${task.name}" (local fault).`);
     }
+    if (task.resource === START_EXECUTION_SYNC) return (await this.runChild(payload as unknown as Json)) as unknown as StepResult;
     const handler = await this.handlerFor(task.name, task.functionName);
     return handler(payload);
+  }
+
+  /**
+   * `states:startExecution.sync:2`: start the child execution (or find the one a retry already started)
+   * and wait for it to end; its output is the task's result, as Step Functions answers it.
+   */
+  private async runChild(params: Json): Promise<Json> {
+    const p = params as { StateMachineArn?: string; Name?: string; Input?: unknown };
+    const kind = MACHINE_KINDS.find((k) => localStateMachineArn(k) === p.StateMachineArn);
+    if (!kind || !p.Name) throw namedError('States.Runtime', `Cannot start a child of ${String(p.StateMachineArn)}`);
+    try {
+      await this.start(kind, p.Name, p.Input ?? {});
+    } catch (e) {
+      if (!(e instanceof Error && e.name === 'ExecutionAlreadyExists')) throw e;
+    }
+    const status = await this.waitFor(kind, p.Name);
+    const child = await this.describe(kind, p.Name);
+    if (status !== 'SUCCEEDED') {
+      throw namedError('States.TaskFailed', JSON.stringify({ execution: p.Name, status, error: child?.error ?? null, cause: child?.cause ?? null }));
+    }
+    return { ExecutionArn: child?.executionArn ?? localExecutionArn(kind, p.Name), Output: (child?.output ?? {}) as Json, Status: 'SUCCEEDED' } as unknown as Json;
   }
 
   private registerWaiter(exec: LocalExecution, token: string, heartbeatMs: number | undefined): Promise<Json> {
@@ -793,8 +818,8 @@ function retryableStates(def: StateMachineDefinition): string[] {
  * defaults when none is stored or it cannot be read), function placeholders filled with local ARNs.
  */
 async function defaultDefinition(kind: EngineKind): Promise<StateMachineDefinition> {
-  if (!(WORKFLOW_KINDS as readonly string[]).includes(kind)) throw namedError('StateMachineDoesNotExist', `No local definition for ${kind}`);
-  const workflow = kind as WorkflowKind;
+  if (!(MACHINE_KINDS as readonly string[]).includes(kind)) throw namedError('StateMachineDoesNotExist', `No local definition for ${kind}`);
+  const workflow = kind as MachineKind;
   let numbers = numericSettings();
   try {
     const { getPolicy } = await import('../functions/adapters/policies.js');
@@ -805,7 +830,9 @@ async function defaultDefinition(kind: EngineKind): Promise<StateMachineDefiniti
   const strings: Record<string, string> = {};
   for (const placeholder of placeholdersOf(workflow)) {
     const fn = /^(\w+)FunctionArn$/.exec(placeholder)?.[1];
-    strings[placeholder] = fn ? localFunctionArn(fn.replace(/[A-Z]/g, (c: string, i: number) => (i ? '-' : '') + c.toLowerCase())) : placeholder;
+    const machine = /^(\w+)StateMachineArn$/.exec(placeholder)?.[1];
+    const kebab = (name: string) => name.replace(/[A-Z]/g, (c: string, i: number) => (i ? '-' : '') + c.toLowerCase());
+    strings[placeholder] = fn ? localFunctionArn(kebab(fn)) : machine ? localStateMachineArn(kebab(machine) as EngineKind) : placeholder;
   }
   return JSON.parse(loadDefinition(workflow, { numbers, strings })) as StateMachineDefinition;
 }

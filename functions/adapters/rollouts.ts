@@ -25,6 +25,7 @@ import {
 import { ddb, isConditionFailure, tableName } from './dynamo.js';
 import { transactWithAudit } from './audit.js';
 import { workflowEngine } from './engine.js';
+import { executionName } from './runs.js';
 import { forEachLimited, loadRolloutFacts, loadSharedFacts } from './rollout-facts.js';
 
 const BATCH_WRITE_ITEMS = 25;
@@ -41,6 +42,11 @@ export interface RolloutOptions extends Partial<RolloutSettings> {
    * least once): a second call with the same id answers the rollout the first one created.
    */
   id?: string;
+  /**
+   * Set when the caller is the rollout's own execution (started by the ReleasePublished rule or the
+   * schedule): the plan records it and no workflow is started.
+   */
+  executionArn?: string;
 }
 
 export interface CreatedRollout {
@@ -134,6 +140,17 @@ export async function createRolloutPlan(releaseId: string, options: RolloutOptio
     },
   }, now);
   if (nothingToDo) return { rollout: next, replayed: false, plan };
+  if (options.executionArn) {
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tableName('rollouts'),
+        Key: { id, sk: PLAN_SK },
+        UpdateExpression: 'SET executionArn = :arn',
+        ExpressionAttributeValues: { ':arn': options.executionArn },
+      }),
+    );
+    return { rollout: { ...next, executionArn: options.executionArn }, replayed: false, plan };
+  }
 
   try {
     const { executionArn } = await workflowEngine().start('rollout', id, { rollout: { id, releaseId: release.id } });
@@ -284,7 +301,7 @@ export async function haltRollout(id: string, reason: string, actor: string, now
   }
 
   const engine = workflowEngine();
-  const stop = async (kind: 'rollout' | 'rollout-wave', name: string): Promise<StopResult> => {
+  const stop = async (kind: 'rollout' | 'rollout-wave' | 'update', name: string): Promise<StopResult> => {
     try {
       await engine.stop(kind, name, 'RolloutHalted', reason);
       return 'stopped';
@@ -297,7 +314,13 @@ export async function haltRollout(id: string, reason: string, actor: string, now
   const waves = await listWaves(id);
   const stopped: { index: number; result: StopResult }[] = [];
   for (const wave of waves) {
-    if (wave.status === 'RUNNING') stopped.push({ index: wave.index, result: await stop('rollout-wave', waveExecutionName(id, wave.index)) });
+    if (wave.status !== 'RUNNING') continue;
+    stopped.push({ index: wave.index, result: await stop('rollout-wave', waveExecutionName(id, wave.index)) });
+    // The wave's update runs are executions of their own: stop those too; the reconciler compensates them.
+    const members = await ddb().send(new GetCommand({ TableName: tableName('rollouts'), Key: { id, sk: wave.sk }, ProjectionExpression: 'targetIds' }));
+    await forEachLimited((members.Item?.targetIds ?? []) as string[], PARALLEL_WRITES, async (targetId) => {
+      await stop('update', executionName('update', targetId, `rollout-${id}`));
+    });
   }
   // Waves that had not finished will not run on: say so on their items.
   await forEachLimited(

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 // Rollouts (SPEC §7.4), pure: which targets of a release's channel and modes are updated, in which waves,
 // and what happens to the rest; the items that record a rollout in the `rollouts` table; and the verdict
 // after a wave. The plan is a deterministic function of the targets, their decisions and the time.
@@ -145,6 +146,14 @@ const unsafe = /[^A-Za-z0-9_-]/g;
 export function newRolloutId(releaseId: string, now: Date, random: string): string {
   const stamp = now.toISOString().replace(/[-:TZ]/g, '').slice(0, 14);
   return `ro-${releaseId.replace(unsafe, '_').slice(0, 40)}-${stamp}-${random.replace(unsafe, '').slice(0, 8)}`;
+}
+
+/**
+ * The rollout an event-started execution plans: derived from the event id (or, without one, the execution
+ * ARN) so a redelivered event answers the same rollout and the reconciler can find it again.
+ */
+export function rolloutIdForEvent(basis: string): string {
+  return `ro-evt-${createHash('sha256').update(basis).digest('hex').slice(0, 24)}`;
 }
 
 /** The child execution of one wave. */

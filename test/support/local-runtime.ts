@@ -31,7 +31,8 @@ export interface LocalRuntimeHarness {
 export function useLocalRuntime(opts: Omit<LocalRuntimeOptions, 'dataDir'> = {}): LocalRuntimeHarness {
   process.env.DCP_LOG_LEVEL ??= 'silent';
   const tables = useLocalTables();
-  const base: LocalRuntimeOptions = { retryIntervalMs: 0, ...opts };
+  // Publishing does not start rollouts unless a test asks: most tests drive updates themselves.
+  const base: LocalRuntimeOptions = { retryIntervalMs: 0, rolloutOnPublish: false, ...opts };
   let dataDir = '';
   let runtime: LocalRuntime | undefined;
   beforeAll(async () => {
