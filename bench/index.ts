@@ -14,6 +14,7 @@ import { cedarBench } from './cedar.js';
 import { decisions } from './decisions.js';
 import { ed25519 } from './ed25519.js';
 import { httpDecision } from './http-decision.js';
+import { provisioning } from './provisioning.js';
 import { rolloutPlan } from './rollout-plan.js';
 
 export interface BenchContext {
@@ -37,7 +38,7 @@ export interface Bench {
   run(context: BenchContext): Promise<BenchResult>;
 }
 
-const BENCHES: readonly Bench[] = [bundles, decisions, cedarBench, httpDecision, ed25519, rolloutPlan];
+const BENCHES: readonly Bench[] = [bundles, decisions, cedarBench, httpDecision, ed25519, rolloutPlan, provisioning];
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const REPORT = join(ROOT, 'BENCHMARKS.md');
