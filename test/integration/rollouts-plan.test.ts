@@ -3,6 +3,8 @@
 // batches and starts the rollout workflow (a fake engine here: the rollout state machines are wired
 // elsewhere); the plan reads back through GET; halting stops the executions; the planning path selects
 // targets by index and never scans.
+import { GetItemCommand } from '@aws-sdk/client-dynamodb';
+import { executionName } from '../../functions/adapters/runs.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
@@ -348,11 +350,19 @@ describe('POST /rollouts', () => {
       haltedBy: expect.stringMatching(/^token:/),
       stopped: { rollout: 'stopped', waves: [{ index: 0, result: 'stopped' }, { index: 1, result: 'not-running' }] },
     });
-    expect(engine.stops).toEqual([
+    // The rollout, each running wave, and the update runs of those waves' targets (named by runs.ts).
+    const runningMembers = async (index: number) =>
+      ((await api.tables.client.send(new GetItemCommand({ TableName: `${api.tables.prefix}rollouts`, Key: { id: { S: rolloutId }, sk: { S: `wave#${String(index).padStart(4, '0')}` } } }))).Item?.targetIds?.L ?? []).map((v) => v.S!);
+    const updates = [...(await runningMembers(0)), ...(await runningMembers(1))].map((t) => ({ kind: 'update', name: executionName('update', t, `rollout-${rolloutId}`), error: 'RolloutHalted', cause: 'canary errors' }));
+    expect(engine.stops.filter((s: { kind: string }) => s.kind !== 'update')).toEqual([
       { kind: 'rollout', name: rolloutId, error: 'RolloutHalted', cause: 'canary errors' },
       { kind: 'rollout-wave', name: `${rolloutId}-w0000`, error: 'RolloutHalted', cause: 'canary errors' },
       { kind: 'rollout-wave', name: `${rolloutId}-w0001`, error: 'RolloutHalted', cause: 'canary errors' },
     ]);
+    expect(engine.stops.filter((s: { kind: string }) => s.kind === 'update').sort((a: any, b: any) => (a.name < b.name ? -1 : 1))).toEqual(
+      updates.sort((a, b) => (a.name < b.name ? -1 : 1)),
+    );
+    const stopsAfterHalt = engine.stops.length;
     const after: any = await ok('GET', `/rollouts/${rolloutId}`);
     expect(after.status).toBe('HALTED');
     expect(after.waves.map((w: any) => w.status)).toEqual(['HALTED', 'HALTED', 'HALTED', 'HALTED']);
@@ -363,7 +373,7 @@ describe('POST /rollouts', () => {
     const again = await api.call('POST', `/rollouts/${rolloutId}/halt`, { body: { reason: 'again' } });
     expect(again.status).toBe(409);
     expect(again.body).toMatchObject({ code: 'ROLLOUT_NOT_RUNNING', type: 'urn:dcp:problem:ROLLOUT_NOT_RUNNING' });
-    expect(engine.stops).toHaveLength(3);
+    expect(engine.stops).toHaveLength(stopsAfterHalt);
     expect((await api.call('POST', '/rollouts/ro-nope/halt', { body: { reason: 'x' } })).status).toBe(404);
     expect((await api.call('GET', '/rollouts/ro-nope')).body.code).toBe('ROLLOUT_NOT_FOUND');
   });
