@@ -29,6 +29,30 @@ export interface Api {
 
 export const BASE = '/api/v1/deployment-server';
 
+/**
+ * One HTTP call to a local control plane: paths below the base path may be given short (`/targets`); the
+ * admin token is sent unless `opts.token` names another (or null for none).
+ */
+export async function httpCall<T = any>(url: string, adminToken: string, method: string, path: string, opts: CallOptions = {}): Promise<CallResult<T>> {
+  const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+  const token = opts.token === undefined ? adminToken : opts.token;
+  if (token !== null) headers.authorization = `Bearer ${token}`;
+  let body: string | Buffer | undefined;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) body = JSON.stringify(opts.body);
+  if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+  const rooted = ['/healthz', '/openapi.json'].includes(path.split('?')[0]!) || path.startsWith('/local/') || path.startsWith(BASE);
+  const res = await fetch(url + (rooted ? path : BASE + path), { method, headers, body });
+  const text = await res.text();
+  let parsed: unknown;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    parsed = undefined;
+  }
+  return { status: res.status, headers: res.headers, body: parsed as never, text };
+}
+
 export function useApi(): Api {
   process.env.DCP_LOG_LEVEL ??= 'silent';
   const tables = useLocalTables();
@@ -54,27 +78,8 @@ export function useApi(): Api {
     get adminToken() {
       return adminToken;
     },
-    async call(method, path, opts = {}) {
-      const headers: Record<string, string> = { ...(opts.headers ?? {}) };
-      const token = opts.token === undefined ? adminToken : opts.token;
-      if (token !== null) headers.authorization = `Bearer ${token}`;
-      let body: string | Buffer | undefined;
-      if (opts.raw !== undefined) body = opts.raw;
-      else if (opts.body !== undefined) body = JSON.stringify(opts.body);
-      if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-      const res = await fetch(url + (path.startsWith('/') && !path.startsWith(BASE) && !['/healthz', '/openapi.json'].includes(path.split('?')[0]!) ? BASE + path : path), {
-        method,
-        headers,
-        body,
-      });
-      const text = await res.text();
-      let parsed: unknown = undefined;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      return { status: res.status, headers: res.headers, body: parsed as never, text };
+    call(method, path, opts = {}) {
+      return httpCall(url, adminToken, method, path, opts);
     },
     async token(scopes) {
       const r = await api.call('POST', '/tokens', { body: { scopes } });

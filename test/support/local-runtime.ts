@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll } from 'vitest';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.js';
 import type { CallOptions, CallResult } from './api.js';
-import { BASE } from './api.js';
+import { httpCall } from './api.js';
 import { useLocalTables, type LocalTables } from './ddb.js';
 
 export interface LocalRuntimeHarness {
@@ -59,24 +59,8 @@ export function useLocalRuntime(opts: Omit<LocalRuntimeOptions, 'dataDir'> = {})
     get adminToken() {
       return harness.runtime.adminToken;
     },
-    async call(method, path, callOpts = {}) {
-      const headers: Record<string, string> = { ...(callOpts.headers ?? {}) };
-      const token = callOpts.token === undefined ? harness.adminToken : callOpts.token;
-      if (token !== null) headers.authorization = `Bearer ${token}`;
-      let body: string | Buffer | undefined;
-      if (callOpts.raw !== undefined) body = callOpts.raw;
-      else if (callOpts.body !== undefined) body = JSON.stringify(callOpts.body);
-      if (body !== undefined && !Object.keys(headers).some((h) => h.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
-      const rooted = ['/healthz', '/openapi.json'].includes(path.split('?')[0]!) || path.startsWith('/local/') || path.startsWith(BASE);
-      const res = await fetch(harness.url + (rooted ? path : BASE + path), { method, headers, body });
-      const text = await res.text();
-      let parsed: unknown;
-      try {
-        parsed = text ? JSON.parse(text) : undefined;
-      } catch {
-        parsed = undefined;
-      }
-      return { status: res.status, headers: res.headers, body: parsed as never, text };
+    call(method, path, callOpts = {}) {
+      return httpCall(harness.url, harness.adminToken, method, path, callOpts);
     },
     async token(scopes) {
       const r = await harness.call('POST', '/tokens', { body: { scopes } });
