@@ -3,6 +3,7 @@
 // the synthesized IAM policies against it.
 import type { ApiGroup } from '../functions/core/routes/index.js';
 import type { TableId } from '../functions/core/tables.js';
+import type { MachineKind } from '../statemachines/definitions.js';
 
 export type TableAccess = 'read' | 'readWrite';
 export type TableGrants = Readonly<Partial<Record<TableId, TableAccess>>>;
@@ -105,8 +106,9 @@ const STEP_EXTRA_TABLE_ACCESS: Readonly<Record<string, TableGrants>> = {
   'verify-backup': { policies: 'read' },
   'retain-rollback-package': { releases: 'read' },
   rollback: { releases: 'read' },
-  // Compensates runs that never reached their block branch, which may mean closing their open commands.
-  reconcile: { commands: 'readWrite' },
+  // Compensates runs that never reached their block branch, which may mean closing their open commands;
+  // closes rollouts whose execution ended without their own closing step (audited on the control stream).
+  reconcile: { commands: 'readWrite', rollouts: 'readWrite' },
 };
 
 const STEP_BASE_TABLE_ACCESS: TableGrants = { executions: 'readWrite', targets: 'readWrite', audit: 'readWrite' };
@@ -131,3 +133,67 @@ export const STEP_SECRET_ACCESS: Readonly<Record<string, readonly SecretAccess[]
   'delete-secrets': ['delete'],
   reconcile: ['delete'],
 };
+
+/**
+ * The Lambda functions behind the rollout workflows (statemachines/rollout.asl.json and rollout-wave.asl.json,
+ * SPEC §7.4), by file in functions/steps/, with their tables. The plan, its waves and target outcomes are
+ * items of the rollouts table, which every one of them reads and writes.
+ */
+export const ROLLOUT_STEP_TABLE_ACCESS = {
+  // Plans exactly as POST /rollouts does (createRolloutPlan): the same reads, and the plan audited.
+  'rollout-plan': {
+    rollouts: 'readWrite',
+    targets: 'read',
+    licenses: 'read',
+    attestations: 'read',
+    releases: 'read',
+    policies: 'read',
+    guards: 'read',
+    audit: 'readWrite',
+  },
+  'rollout-load': { rollouts: 'readWrite' },
+  // A halted rollout is audited on the control stream.
+  'rollout-judge-wave': { rollouts: 'readWrite', audit: 'readWrite' },
+  'rollout-complete': { rollouts: 'readWrite', audit: 'readWrite' },
+  // Each member's mode and maintenance window.
+  'rollout-load-wave': { rollouts: 'readWrite', targets: 'read' },
+  // Starts the target's update run as POST /targets/{id}/update does: release check, idempotency item,
+  // target status and execution record, audited.
+  'rollout-update-target': {
+    rollouts: 'readWrite',
+    targets: 'readWrite',
+    releases: 'read',
+    executions: 'readWrite',
+    idempotency: 'readWrite',
+    audit: 'readWrite',
+  },
+  'rollout-record-outcome': { rollouts: 'readWrite' },
+  'rollout-complete-wave': { rollouts: 'readWrite' },
+} as const satisfies Readonly<Record<string, TableGrants>>;
+export type RolloutStepFn = keyof typeof ROLLOUT_STEP_TABLE_ACCESS;
+export const ROLLOUT_STEP_FNS = Object.keys(ROLLOUT_STEP_TABLE_ACCESS) as RolloutStepFn[];
+
+/**
+ * Functions that tell a rollout wave that an update run it started has ended, by answering the wave's
+ * "Update target" task token (functions/steps/lib/notify.ts): the update workflow's last steps, the
+ * reconciler, and the update-target step itself when it skips a target at once. They may call
+ * states:SendTaskSuccess on the rollout-wave state machine, and nothing else of it.
+ */
+export const ROLLOUT_WAVE_NOTIFIERS = ['record-audit-event', 'record-failure', 'reconcile', 'rollout-update-target'] as const;
+
+/** What a function may do with a state machine beyond the provisioning/update access above. */
+export type MachineAction =
+  /** StartExecution on the state machine. */
+  | 'start'
+  /** StopExecution on its executions. */
+  | 'stop';
+export type MachineGrants = Readonly<Partial<Record<MachineKind, readonly MachineAction[]>>>;
+
+export const API_MACHINE_ACCESS: Readonly<Partial<Record<ApiFunctionName, MachineGrants>>> = {
+  // POST /rollouts plans and starts the rollout workflow; POST /rollouts/{id}/halt stops the rollout's
+  // execution, its running wave's child execution, and the update runs that wave started.
+  rollouts: { rollout: ['start', 'stop'], 'rollout-wave': ['stop'], update: ['stop'] },
+};
+
+/** API functions that publish the control plane's own events (ReleasePublished) to its event bus. */
+export const API_EVENT_PUBLISHERS: readonly ApiFunctionName[] = ['releases'];

@@ -41,6 +41,16 @@ export const DEFAULT_THROTTLING: ApiThrottling = {
   public: { rateLimit: 10, burstLimit: 20 },
 };
 
+/**
+ * Route groups that need more than the default 20 s and 512 MB. POST /rollouts plans the whole rollout
+ * before answering (every target of the channel decided, 10,000 and more): more memory for the fact
+ * batches, and time to finish the plan even when API Gateway has answered 504 after its 29 s — the
+ * rollout is then listed by GET /rollouts?releaseId=…, and a second request is refused while it runs.
+ */
+export const API_FUNCTION_SIZING: Readonly<Partial<Record<ApiGroup, { timeoutSeconds: number; memorySize: number }>>> = {
+  rollouts: { timeoutSeconds: 60, memorySize: 1024 },
+};
+
 export type RouteKind = Exclude<keyof ApiThrottling, 'stage'>;
 
 export function routeKind(route: RouteSpec): RouteKind {
@@ -95,11 +105,13 @@ export class Api extends Construct {
     bind('authorizer', authorizerFunction, API_TABLE_ACCESS.authorizer);
 
     for (const group of API_GROUPS) {
+      const sizing = API_FUNCTION_SIZING[group];
       const fn = new DcpFunction(this, `${pascal(group)}Function`, {
         entry: `functions/api/${group}.ts`,
         description: `Deployment Control Plane: ${group} routes`,
         // API Gateway gives up after 29 s; answer (or fail) well before that.
-        timeout: Duration.seconds(20),
+        timeout: Duration.seconds(sizing?.timeoutSeconds ?? 20),
+        ...(sizing?.memorySize !== undefined ? { memorySize: sizing.memorySize } : {}),
       });
       bind(group, fn, API_TABLE_ACCESS[group]);
     }

@@ -8,7 +8,26 @@ import { DeploymentControlPlaneStack, STACK_NAME } from './stack.js';
 export const CONTEXT = {
   wafWebAclArn: 'dcp:wafWebAclArn',
   stageName: 'dcp:stageName',
+  /** EventBridge schedule expression that also starts rollouts, e.g. `rate(1 day)` (off when unset). */
+  rolloutSchedule: 'dcp:rolloutSchedule',
+  /** Channels the schedule covers: a list in cdk.json, or `stable,beta` on the command line (default: stable). */
+  rolloutChannels: 'dcp:rolloutChannels',
 } as const;
+
+/** A list from context: a JSON array (cdk.json), or comma-separated text (`-c key=a,b`). */
+export function contextList(value: unknown): string[] | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  let list: unknown = value;
+  if (typeof value === 'string') {
+    const text = value.trim();
+    list = text.startsWith('[') ? (JSON.parse(text) as unknown) : text.split(',');
+  }
+  if (!Array.isArray(list) || !list.every((v) => typeof v === 'string')) {
+    throw new Error(`Expected a list of strings, got ${JSON.stringify(value)}`);
+  }
+  const items = list.map((v) => v.trim()).filter((v) => v !== '');
+  return items.length > 0 ? items : undefined;
+}
 
 export interface CreateAppOptions extends AppProps {
   /** Run cdk-nag's AwsSolutions pack at synth (default true; template tests turn it off for speed). */
@@ -27,6 +46,8 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: De
   const stack = new DeploymentControlPlaneStack(app, STACK_NAME, {
     wafWebAclArn: context(CONTEXT.wafWebAclArn),
     stageName: context(CONTEXT.stageName),
+    rolloutSchedule: context(CONTEXT.rolloutSchedule),
+    rolloutChannels: contextList(app.node.tryGetContext(CONTEXT.rolloutChannels)),
   });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   return { app, stack };

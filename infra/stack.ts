@@ -1,12 +1,13 @@
-// The Deployment Control Plane stack: tables, the workflows, the HTTPS API with its functions, and the first
-// admin token.
+// The Deployment Control Plane stack: tables, the workflows, the rollouts with their event bus, the HTTPS API
+// with its functions, and the first admin token.
 import { CfnOutput, Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
 import { BASE_PATH } from '../functions/core/routes/index.js';
-import { API_WORKFLOW_ACCESS, type ApiFunctionName } from './access.js';
+import { API_EVENT_PUBLISHERS, API_MACHINE_ACCESS, API_WORKFLOW_ACCESS, type ApiFunctionName } from './access.js';
 import { Api, type ApiThrottling } from './api.js';
 import { BootstrapAdmin } from './bootstrap-admin.js';
 import { Data } from './data.js';
+import { Rollouts } from './rollouts.js';
 import { Workflows } from './workflows.js';
 
 export const STACK_NAME = 'DeploymentControlPlane';
@@ -16,11 +17,16 @@ export interface DeploymentControlPlaneProps extends StackProps {
   readonly throttling?: ApiThrottling;
   /** ARN of a regional WAFv2 web ACL to associate with the API stage. */
   readonly wafWebAclArn?: string;
+  /** EventBridge schedule expression (`rate(1 day)`) that also starts rollouts per channel; off when absent. */
+  readonly rolloutSchedule?: string;
+  /** Channels the rollout schedule covers (default: stable). */
+  readonly rolloutChannels?: readonly string[];
 }
 
 export class DeploymentControlPlaneStack extends Stack {
   readonly data: Data;
   readonly workflows: Workflows;
+  readonly rollouts: Rollouts;
   readonly api: Api;
   readonly bootstrapAdmin: BootstrapAdmin;
 
@@ -42,6 +48,17 @@ export class DeploymentControlPlaneStack extends Stack {
     for (const name of Object.keys(API_WORKFLOW_ACCESS) as ApiFunctionName[]) {
       this.workflows.bindStateMachines(this.api.functions[name], API_WORKFLOW_ACCESS[name]!);
     }
+    this.rollouts = new Rollouts(this, 'Rollouts', {
+      tables: this.data.tables,
+      workflows: this.workflows,
+      schedule: props.rolloutSchedule,
+      channels: props.rolloutChannels,
+    });
+    // Route handlers that start and halt rollouts, and the ones that publish ReleasePublished.
+    for (const name of Object.keys(API_MACHINE_ACCESS) as ApiFunctionName[]) {
+      this.rollouts.bindMachines(this.api.functions[name], API_MACHINE_ACCESS[name]!);
+    }
+    for (const name of API_EVENT_PUBLISHERS) this.rollouts.bindPublisher(this.api.functions[name]);
     this.bootstrapAdmin = new BootstrapAdmin(this, 'BootstrapAdmin', { tokens: this.data.tables.tokens });
 
     new CfnOutput(this, 'ApiUrl', {
@@ -59,6 +76,14 @@ export class DeploymentControlPlaneStack extends Stack {
     new CfnOutput(this, 'UpdateStateMachineArn', {
       description: 'ARN of the update state machine',
       value: this.workflows.stateMachines.update.stateMachineArn,
+    });
+    new CfnOutput(this, 'RolloutStateMachineArn', {
+      description: 'ARN of the rollout state machine',
+      value: this.rollouts.stateMachines.rollout.stateMachineArn,
+    });
+    new CfnOutput(this, 'EventBusName', {
+      description: 'Name of the control plane event bus (ReleasePublished)',
+      value: this.rollouts.bus.eventBusName,
     });
     new CfnOutput(this, 'ApiStageArn', {
       description: 'ARN of the API stage, for associating a WAF web ACL',

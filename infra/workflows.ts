@@ -1,7 +1,8 @@
 // The provisioning and update workflows (SPEC §7): one Lambda function per step file of the step list, two
 // Standard state machines built from statemachines/*.asl.json with the functions' ARNs substituted, and the
 // reconciler that compensates runs ending without their block branch (stopped, timed out, or failed in
-// it). An alarm goes off when a run ends in CompensationFailed.
+// it). An alarm goes off when a run ends in CompensationFailed. buildStateMachine is shared with the rollout
+// workflows (infra/rollouts.ts), and the state machine names of both live here.
 import { Duration, Stack, Validations, ArnFormat } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,8 +18,17 @@ import { CREATED_BY_TAG, targetSecretName } from '../functions/adapters/secrets.
 import type { ProvisioningPolicy } from '../functions/core/policies.js';
 import type { TableId } from '../functions/core/tables.js';
 import { STEPS, TERMINAL_STATES, type StepSpec, type WorkflowKind } from '../functions/core/workflows.js';
-import { WORKFLOW_KINDS, loadDefinition, numericSettings, placeholdersOf } from '../statemachines/definitions.js';
 import {
+  MACHINE_KINDS,
+  WORKFLOW_KINDS,
+  loadDefinition,
+  numericSettings,
+  placeholdersOf,
+  type MachineKind,
+  type NumericSettings,
+} from '../statemachines/definitions.js';
+import {
+  ROLLOUT_WAVE_NOTIFIERS,
   STEP_SECRET_ACCESS,
   stepTableAccess,
   type SecretAccess,
@@ -57,8 +67,11 @@ export class Workflows extends Construct {
   /** Step functions by `fn` of STEPS. */
   readonly stepFunctions: Readonly<Record<string, DcpFunction>>;
   readonly stateMachines: Readonly<Record<WorkflowKind, sfn.StateMachine>>;
-  /** Fixed names (`<stack>-<kind>`), so ARNs can be built without referencing the state machines. */
-  readonly stateMachineNames: Readonly<Record<WorkflowKind, string>>;
+  /**
+   * Fixed names (`<stack>-<kind>`) of every state machine of the stack, the rollout ones included, so ARNs
+   * can be built without referencing the state machines.
+   */
+  readonly stateMachineNames: Readonly<Record<MachineKind, string>>;
   readonly logGroups: Readonly<Record<WorkflowKind, logs.LogGroup>>;
   readonly reconciler: DcpFunction;
   readonly reconcileRule: events.Rule;
@@ -70,7 +83,7 @@ export class Workflows extends Construct {
     super(scope, id);
     const stack = Stack.of(this);
     const numbers = numericSettings(props.provisioningPolicy);
-    this.stateMachineNames = { provisioning: `${stack.stackName}-provisioning`, update: `${stack.stackName}-update` };
+    this.stateMachineNames = stateMachineNames(stack);
 
     // Steps that complete their own wait (nothing to unlock, maintenance already off) answer their task
     // token. Granting that on the state machine's own ARN would make each step's policy depend on the state
@@ -98,46 +111,24 @@ export class Workflows extends Construct {
       stepFunctions[fn] = step;
     }
     this.stepFunctions = stepFunctions;
+    // An update run a rollout wave started reports its end to the wave's waiting task (notifyParent).
+    for (const fn of ROLLOUT_WAVE_NOTIFIERS) if (stepFunctions[fn]) this.grantWaveNotify(stepFunctions[fn]);
 
     const byPlaceholder = new Map(STEPS.map((s) => [s.placeholder, stepFunctions[s.fn]!]));
     const stateMachines = {} as Record<WorkflowKind, sfn.StateMachine>;
     const logGroups = {} as Record<WorkflowKind, logs.LogGroup>;
     for (const kind of WORKFLOW_KINDS) {
-      const logGroup = new logs.LogGroup(this, `${pascal(kind)}Logs`, {
-        // Step Functions' vended-logs prefix keeps the log resource policy small as state machines are added.
-        logGroupName: `/aws/vendedlogs/states/${machineName(kind)}`,
-        retention: logs.RetentionDays.ONE_YEAR,
-      });
-      const placeholders = placeholdersOf(kind);
-      const machine = new sfn.StateMachine(this, `${pascal(kind)}StateMachine`, {
-        stateMachineName: machineName(kind),
-        stateMachineType: sfn.StateMachineType.STANDARD,
-        comment: `Deployment Control Plane ${kind} workflow (statemachines/${kind}.asl.json)`,
-        // The file, with numbers from the provisioning policy; Step Functions fills in the function ARNs.
-        definitionBody: sfn.DefinitionBody.fromString(loadDefinition(kind, { numbers })),
-        definitionSubstitutions: Object.fromEntries(
-          placeholders.map((p) => {
+      const { machine, logGroup } = buildStateMachine(this, {
+        kind,
+        name: machineName(kind),
+        numbers,
+        functions: Object.fromEntries(
+          placeholdersOf(kind).map((p) => {
             const fn = byPlaceholder.get(p);
             if (!fn) throw new Error(`statemachines/${kind}.asl.json uses \${${p}}, which no step of the step list declares`);
-            return [p, fn.function.functionArn];
+            return [p, fn];
           }),
         ),
-        // Execution input and results hold ids, summaries and references, never secret values.
-        logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
-        tracingEnabled: true,
-      });
-      // Invoke exactly the functions the definition names, unqualified, as the definition calls them.
-      iam.Grant.addToPrincipal({
-        grantee: machine.role,
-        actions: ['lambda:InvokeFunction'],
-        resourceArns: [...new Set(placeholders.map((p) => byPlaceholder.get(p)!))].map((fn) => fn.function.functionArn),
-      });
-      Validations.of(machine.role).acknowledge({
-        id: 'AwsSolutions-IAM5[Resource::*]',
-        reason:
-          'Added by CDK for logging and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery and ' +
-          'the like) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling*, none of which supports ' +
-          'resource-level permissions. Lambda invocation names each function of the definition.',
       });
       new logs.MetricFilter(this, `${pascal(kind)}CompensationFailed`, {
         logGroup,
@@ -193,6 +184,7 @@ export class Workflows extends Construct {
     });
     this.bindTables(this.reconciler, props.tables, stepTableAccess(RECONCILER_FN, false));
     this.grantSecrets(this.reconciler, STEP_SECRET_ACCESS[RECONCILER_FN] ?? []);
+    this.grantWaveNotify(this.reconciler);
     this.bindStateMachines(this.reconciler, ['observe']);
     this.reconciler.function.configureAsyncInvoke({
       retryAttempts: 2,
@@ -200,7 +192,8 @@ export class Workflows extends Construct {
     });
 
     this.reconcileRule = new events.Rule(this, 'ReconcileRule', {
-      description: 'Runs of the provisioning and update workflows that ended aborted, timed out or failed',
+      // reconcileAlso adds the rollout workflow's state machine.
+      description: 'Runs of the workflows that ended aborted, timed out or failed, for the reconciler',
       eventPattern: {
         source: ['aws.states'],
         detailType: ['Step Functions Execution Status Change'],
@@ -232,6 +225,23 @@ export class Workflows extends Construct {
     for (const alarm of [this.compensationFailedAlarm, this.reconcileFailedAlarm]) {
       if (props.alarmActions?.length) alarm.addAlarmAction(...props.alarmActions);
     }
+  }
+
+  /** Have the reconciler also hear the executions of `machine` end (the rollout workflow's, SPEC §7.4). */
+  reconcileAlso(machine: sfn.IStateMachine): void {
+    this.reconcileRule.addEventPattern({ detail: { stateMachineArn: [machine.stateMachineArn] } });
+  }
+
+  /**
+   * SendTaskSuccess on the rollout-wave state machine, by name: that state machine invokes the rollout step
+   * functions, whose policies would otherwise depend on it in a cycle.
+   */
+  grantWaveNotify(fn: DcpFunction): void {
+    iam.Grant.addToPrincipal({
+      grantee: fn.role,
+      actions: ['states:SendTaskSuccess'],
+      resourceArns: [stateMachineArnByName(Stack.of(this), this.stateMachineNames['rollout-wave'])],
+    });
   }
 
   /**
@@ -329,6 +339,81 @@ export class Workflows extends Construct {
   }
 }
 
-function pascal(name: string): string {
+/** The fixed name of each state machine: `<stack>-<kind>` (the reconciler tells the rollout one by its `-rollout` ending). */
+export function stateMachineNames(stack: Stack): Record<MachineKind, string> {
+  return Object.fromEntries(MACHINE_KINDS.map((kind) => [kind, `${stack.stackName}-${kind}`])) as Record<MachineKind, string>;
+}
+
+/** A state machine's ARN from its fixed name, for grants that must not reference the state machine itself. */
+export function stateMachineArnByName(stack: Stack, name: string): string {
+  return stack.formatArn({ service: 'states', resource: 'stateMachine', resourceName: name, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
+
+/** ARN pattern of every execution of a state machine, by its fixed name (execution names vary per run). */
+export function executionArnsByName(stack: Stack, name: string): string {
+  return stack.formatArn({ service: 'states', resource: 'execution', resourceName: `${name}:*`, arnFormat: ArnFormat.COLON_RESOURCE_NAME });
+}
+
+export interface BuildStateMachineProps {
+  readonly kind: MachineKind;
+  readonly name: string;
+  readonly numbers: NumericSettings;
+  /** The function behind each `${...FunctionArn}` placeholder of the definition. */
+  readonly functions: Readonly<Record<string, DcpFunction>>;
+  /** Further DefinitionSubstitutions (another state machine's ARN, for instance). */
+  readonly substitutions?: Readonly<Record<string, string>>;
+}
+
+/**
+ * One Standard state machine from statemachines/<kind>.asl.json (SPEC §10): the policy's numbers in the
+ * text, Step Functions filling in the ARNs, every event logged with execution data to its own log group,
+ * X-Ray tracing, and a role that may invoke exactly the functions the definition names. Each placeholder
+ * of the file must get a value and no value may go unused.
+ */
+export function buildStateMachine(scope: Construct, props: BuildStateMachineProps): { machine: sfn.StateMachine; logGroup: logs.LogGroup } {
+  const { kind, name } = props;
+  const logGroup = new logs.LogGroup(scope, `${pascal(kind)}Logs`, {
+    // Step Functions' vended-logs prefix keeps the log resource policy small as state machines are added.
+    logGroupName: `/aws/vendedlogs/states/${name}`,
+    retention: logs.RetentionDays.ONE_YEAR,
+  });
+  const substitutions: Record<string, string> = {
+    ...Object.fromEntries(Object.entries(props.functions).map(([p, fn]) => [p, fn.function.functionArn])),
+    ...props.substitutions,
+  };
+  const placeholders = placeholdersOf(kind);
+  const missing = placeholders.filter((p) => !(p in substitutions));
+  const unused = Object.keys(substitutions).filter((p) => !placeholders.includes(p));
+  if (missing.length > 0 || unused.length > 0) {
+    throw new Error(`statemachines/${kind}.asl.json: no value for ${missing.join(', ') || '-'}; values for unused ${unused.join(', ') || '-'}`);
+  }
+  const machine = new sfn.StateMachine(scope, `${pascal(kind)}StateMachine`, {
+    stateMachineName: name,
+    stateMachineType: sfn.StateMachineType.STANDARD,
+    comment: `Deployment Control Plane ${kind} workflow (statemachines/${kind}.asl.json)`,
+    // The file, with numbers from the provisioning policy; Step Functions fills in the ARNs.
+    definitionBody: sfn.DefinitionBody.fromString(loadDefinition(kind, { numbers: props.numbers })),
+    definitionSubstitutions: substitutions,
+    // Execution input and results hold ids, summaries and references, never secret values.
+    logs: { destination: logGroup, level: sfn.LogLevel.ALL, includeExecutionData: true },
+    tracingEnabled: true,
+  });
+  // Invoke exactly the functions the definition names, unqualified, as the definition calls them.
+  iam.Grant.addToPrincipal({
+    grantee: machine.role,
+    actions: ['lambda:InvokeFunction'],
+    resourceArns: [...new Set(Object.values(props.functions))].map((fn) => fn.function.functionArn),
+  });
+  Validations.of(machine.role).acknowledge({
+    id: 'AwsSolutions-IAM5[Resource::*]',
+    reason:
+      'Added by CDK for logging and tracing: the CloudWatch Logs delivery actions (logs:CreateLogDelivery and ' +
+      'the like) and xray:PutTraceSegments/PutTelemetryRecords/GetSampling*, none of which supports ' +
+      'resource-level permissions. Lambda invocation names each function of the definition.',
+  });
+  return { machine, logGroup };
+}
+
+export function pascal(name: string): string {
   return name.replace(/(^|[^a-zA-Z0-9]+)([a-zA-Z0-9])/g, (_, __, c: string) => c.toUpperCase());
 }

@@ -8,7 +8,15 @@ import { describe, expect, it } from 'vitest';
 import { stateMachineEnvVar } from '../../functions/adapters/engine.js';
 import { TABLE_IDS, tableEnvVar, type TableId } from '../../functions/core/tables.js';
 import { STEPS, TRANSIENT_ERRORS, type WorkflowKind } from '../../functions/core/workflows.js';
-import { API_WORKFLOW_ACCESS, STEP_SECRET_ACCESS, stepTableAccess, type ApiFunctionName } from '../../infra/access.js';
+import {
+  API_MACHINE_ACCESS,
+  API_WORKFLOW_ACCESS,
+  ROLLOUT_WAVE_NOTIFIERS,
+  STEP_SECRET_ACCESS,
+  stepTableAccess,
+  type ApiFunctionName,
+  type RolloutStepFn,
+} from '../../infra/access.js';
 import { createApp } from '../../infra/create-app.js';
 import type { DcpFunction } from '../../infra/function.js';
 import { COMPENSATION_FAILED_METRIC, RECONCILED_STATUSES, RECONCILER_FN, stepFunctionFiles } from '../../infra/workflows.js';
@@ -167,8 +175,23 @@ describe('step functions', () => {
     );
     const unlock = withAction(statementsOfFn(workflows.stepFunctions['unlock-installer']!), 'states:');
     expect(unlock.map((s) => s.Resource)).toEqual([formattedArn('states', `stateMachine:${workflows.stateMachineNames.provisioning}`)]);
-    // A step without a command holds no task token.
-    expect(withAction(statementsOfFn(workflows.stepFunctions['record-failure']!), 'states:')).toEqual([]);
+    // A step without a command holds no task token of its own.
+    expect(withAction(statementsOfFn(workflows.stepFunctions['policy-gate']!), 'states:')).toEqual([]);
+  });
+
+  it('the steps that end an update run tell the rollout wave that started it, and may do nothing else on it', () => {
+    const waveByName = formattedArn('states', `stateMachine:${workflows.stateMachineNames['rollout-wave']}`);
+    const notify = { Action: 'states:SendTaskSuccess', Effect: 'Allow', Resource: waveByName };
+    for (const fn of ROLLOUT_WAVE_NOTIFIERS) {
+      const step = fn === RECONCILER_FN ? workflows.reconciler : (workflows.stepFunctions[fn] ?? stack.rollouts.stepFunctions[fn as RolloutStepFn]);
+      expect(step, fn).toBeDefined();
+      expect(withAction(statementsOfFn(step!), 'states:'), fn).toContainEqual(notify);
+    }
+    for (const [fn, step] of Object.entries(workflows.stepFunctions)) {
+      if ((ROLLOUT_WAVE_NOTIFIERS as readonly string[]).includes(fn)) continue;
+      expect(JSON.stringify(withAction(statementsOfFn(step), 'states:')), fn).not.toContain('rollout-wave');
+    }
+    expect(withAction(statementsOfFn(workflows.stepFunctions['record-failure']!), 'states:')).toEqual([notify]);
   });
 
   it('only inject-secrets creates secrets, only under dcp/ and only with the run tag', () => {
@@ -210,15 +233,21 @@ describe('reconciler', () => {
   const [ruleId, rule] = ofType('AWS::Events::Rule').find(([id]) => id === logicalId(workflows.reconcileRule))!;
   const dlqArn = { 'Fn::GetAtt': [logicalId(workflows.reconcileDeadLetters), 'Arn'] };
 
-  it('hears the status changes that end runs of both state machines', () => {
+  it('hears the status changes that end runs of both workflows and of the rollout, not of its waves', () => {
     expect(rule.Properties.EventPattern).toEqual({
       source: ['aws.states'],
       'detail-type': ['Step Functions Execution Status Change'],
       detail: {
         status: [...RECONCILED_STATUSES],
-        stateMachineArn: WORKFLOW_KINDS.map((kind) => refOf(workflows.stateMachines[kind])),
+        stateMachineArn: [...WORKFLOW_KINDS.map((kind) => refOf(workflows.stateMachines[kind])), refOf(stack.rollouts.stateMachines.rollout)],
       },
     });
+    // The reconciler tells a rollout execution by its state machine's name (functions/steps/reconcile.ts).
+    const rolloutMachine = /[:-]rollout$/;
+    expect(rolloutMachine.test(`arn:aws:states:eu-west-1:111122223333:stateMachine:${workflows.stateMachineNames.rollout}`)).toBe(true);
+    for (const kind of ['provisioning', 'update', 'rollout-wave'] as const) {
+      expect(rolloutMachine.test(`arn:aws:states:eu-west-1:111122223333:stateMachine:${workflows.stateMachineNames[kind]}`), kind).toBe(false);
+    }
     expect([...RECONCILED_STATUSES].sort()).toEqual(['ABORTED', 'FAILED', 'TIMED_OUT']);
   });
 
@@ -249,14 +278,24 @@ describe('reconciler', () => {
     expect(tableGrants(workflows.reconciler)).toEqual(stepTableAccess(RECONCILER_FN, false));
     const env = propsOf(workflows.reconciler.function).Environment.Variables;
     for (const kind of WORKFLOW_KINDS) expect(env[stateMachineEnvVar(kind)]).toEqual(refOf(workflows.stateMachines[kind]));
+    expect(tableGrants(workflows.reconciler)).toMatchObject({ rollouts: 'readWrite', audit: 'readWrite' });
     const states = withAction(statementsOfFn(workflows.reconciler), 'states:');
     expect(states).toEqual([
+      // A compensated run a rollout wave started tells the wave it ended.
+      { Action: 'states:SendTaskSuccess', Effect: 'Allow', Resource: formattedArn('states', `stateMachine:${workflows.stateMachineNames['rollout-wave']}`) },
       {
         Action: ['states:DescribeExecution', 'states:GetExecutionHistory'],
         Effect: 'Allow',
         Resource: WORKFLOW_KINDS.map((kind) => formattedArn('states', `execution:${workflows.stateMachineNames[kind]}:*`)),
       },
     ]);
+  });
+});
+
+describe('rollout schedule', () => {
+  it('is off unless the context sets it (rollouts.test.ts synthesizes it switched on)', () => {
+    expect(stack.rollouts.scheduleRules).toEqual({});
+    expect(ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression !== undefined)).toEqual([]);
   });
 });
 
@@ -307,7 +346,8 @@ describe('API functions that drive runs', () => {
 
   it('no other API function touches the state machines', () => {
     for (const name of Object.keys(stack.api.functions) as ApiFunctionName[]) {
-      if (API_WORKFLOW_ACCESS[name]) continue;
+      // The rollouts function's own grants are checked in rollouts.test.ts.
+      if (API_WORKFLOW_ACCESS[name] || API_MACHINE_ACCESS[name]) continue;
       expect(statesStatements(name), name).toEqual([]);
       const env = propsOf(apiFn(name).function).Environment?.Variables ?? {};
       expect(env[stateMachineEnvVar('provisioning')], name).toBeUndefined();

@@ -13,7 +13,7 @@ import {
   type ExecutionInput,
   type WorkflowKind,
 } from '../../functions/core/workflows.js';
-import { WORKFLOW_KINDS, loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
+import { WORKFLOW_KINDS, loadDefinition, numericSettings, placeholdersOf, type MachineKind } from '../../statemachines/definitions.js';
 
 // aws-local-stepfunctions calls Promise.withResolvers, which Node 20 lacks; define it before loading the module.
 if (typeof (Promise as { withResolvers?: unknown }).withResolvers !== 'function') {
@@ -175,6 +175,56 @@ describe.each([...WORKFLOW_KINDS])('%s definition', (kind) => {
       expect(state.HeartbeatSeconds).toBeUndefined();
       expect(state.ResultSelector).toEqual({ 'summary.$': '$.Payload.summary', 'details.$': '$.Payload' });
     }
+  });
+});
+
+// The rollout workflows (SPEC §7.4): the rollout, which plans and runs one child execution per wave, and the
+// wave. Their scenarios run in test/unit/rollouts.test.ts; here they face the same validator and retry rules.
+const ROLLOUT_KINDS = ['rollout', 'rollout-wave'] as const satisfies readonly MachineKind[];
+
+/** Every state of a definition with the name of the state list it sits in, Map and Parallel states' own included. */
+function nestedStates(definition: Json, where = 'top level'): { name: string; where: string; state: Json }[] {
+  return Object.entries((definition.States ?? {}) as Json).flatMap(([name, state]: [string, Json]) => [
+    { name, where, state },
+    ...(state.ItemProcessor ? nestedStates(state.ItemProcessor as Json, `${name} (Map)`) : []),
+    ...(state.Iterator ? nestedStates(state.Iterator as Json, `${name} (Map)`) : []),
+    ...((state.Branches ?? []) as Json[]).flatMap((branch, i) => nestedStates(branch, `${name} (branch ${i})`)),
+  ]);
+}
+
+describe.each([...ROLLOUT_KINDS])('%s definition', (kind) => {
+  const strings = Object.fromEntries(
+    placeholdersOf(kind).map((p) => [p, p.endsWith('StateMachineArn') ? `arn:aws:states:eu-west-1:111122223333:stateMachine:${p}` : fakeArn(p)]),
+  );
+  const definition = JSON.parse(loadDefinition(kind, { numbers: NUMBERS, strings })) as Json;
+  const states = nestedStates(definition);
+  const tasks = states.filter(({ state }) => state.Type === 'Task');
+
+  it('is valid ASL (JSONPath) with every placeholder filled', () => {
+    const { isValid, errorsText } = aslValidator(definition);
+    expect(isValid, errorsText('\n')).toBe(true);
+    expect(definition.QueryLanguage ?? 'JSONPath').toBe('JSONPath');
+    expect(JSON.stringify(definition)).not.toMatch(/\$\{/);
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it('retries named errors only, never States.ALL, with jitter and a delay cap', () => {
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const { name, where, state } of tasks) {
+      const label = `${where} / ${name}`;
+      expect(state.Retry, label).toEqual(expect.any(Array));
+      for (const retrier of state.Retry as Json[]) {
+        expect(retrier.ErrorEquals, label).not.toContain('States.ALL');
+        expect(retrier.ErrorEquals, label).not.toContain('States.TaskFailed');
+        expect(retrier, label).toMatchObject({ MaxAttempts: NUMBERS.RetryMaxAttempts, MaxDelaySeconds: NUMBERS.RetryMaxDelaySeconds, JitterStrategy: 'FULL' });
+      }
+    }
+    // A textual check too, so a retrier in a place the walk above does not know is still seen.
+    for (const retry of JSON.stringify(definition).match(/"Retry":\[[^\]]*\][^\]]*\]/g) ?? []) expect(retry).not.toContain('"States.ALL"');
+  });
+
+  it('bounds every task', () => {
+    for (const { name, where, state } of tasks) expect(state.TimeoutSeconds, `${where} / ${name}`).toBeGreaterThan(0);
   });
 });
 

@@ -1,0 +1,347 @@
+// Template tests of the rollouts (SPEC §7.4, §10): the control plane's own event bus and who may publish to
+// it, the rules that start the rollout workflow (ReleasePublished with the shared pattern, and the schedule
+// per channel) with retries and a dead-letter queue, the two Standard state machines built from their files,
+// and the grants of their roles, of the rollout steps and of the API function that starts and halts rollouts.
+import { Stack, type CfnResource } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import type { IConstruct } from 'constructs';
+import { describe, expect, it } from 'vitest';
+import { stateMachineEnvVar } from '../../functions/adapters/engine.js';
+import { EVENT_SOURCE, RELEASE_PUBLISHED_PATTERN } from '../../functions/core/events.js';
+import { TABLE_IDS, tableEnvVar, type TableId } from '../../functions/core/tables.js';
+import { API_MACHINE_ACCESS, ROLLOUT_STEP_FNS, ROLLOUT_STEP_TABLE_ACCESS, type ApiFunctionName } from '../../infra/access.js';
+import { CONTEXT, contextList, createApp } from '../../infra/create-app.js';
+import type { DcpFunction } from '../../infra/function.js';
+import {
+  EVENT_BUS_ENV,
+  ROLLOUT_KINDS,
+  SYNC_EVENTS_RULE,
+  WAVE_STATE_MACHINE_PLACEHOLDER,
+  rolloutPlaceholder,
+} from '../../infra/rollouts.js';
+import { loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
+
+type Json = Record<string, any>;
+
+const SCHEDULE = 'rate(1 day)';
+const CHANNELS = ['stable', 'beta'];
+
+// Prepare: one synth for the whole file, bundling skipped, with the rollout schedule switched on (the
+// default stack, without it, is synthesized by workflows.test.ts, which checks it has no schedule rule).
+const { stack } = createApp({
+  nag: false,
+  context: { 'aws:cdk:bundling-stacks': [], [CONTEXT.rolloutSchedule]: SCHEDULE, [CONTEXT.rolloutChannels]: CHANNELS.join(',') },
+});
+const template = Template.fromStack(stack);
+const resources: Record<string, Json> = template.toJSON().Resources;
+const rollouts = stack.rollouts;
+const workflows = stack.workflows;
+const names = workflows.stateMachineNames;
+
+const logicalId = (c: IConstruct): string => Stack.of(c).resolve((c.node.defaultChild as CfnResource).logicalId);
+const ofType = (type: string): [string, Json][] => Object.entries(resources).filter(([, r]) => r.Type === type);
+const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
+const propsOf = (c: IConstruct): Json => resources[logicalId(c)]!.Properties;
+const arnOf = (fn: DcpFunction) => ({ 'Fn::GetAtt': [logicalId(fn.function), 'Arn'] });
+const refOf = (c: IConstruct) => ({ Ref: logicalId(c) });
+const sorted = (values: unknown[]) => values.map((v) => JSON.stringify(v)).sort();
+
+function statementsOf(roleLogicalId: string): Json[] {
+  return ofType('AWS::IAM::Policy')
+    .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleLogicalId))
+    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
+}
+const statementsOfFn = (fn: DcpFunction) => statementsOf(logicalId(fn.role));
+const withAction = (statements: Json[], prefix: string) =>
+  statements.filter((s) => asList<string>(s.Action).some((a) => a.startsWith(prefix)));
+/** Resources of the statements allowing exactly `action` (alone or among others). */
+const resourcesFor = (statements: Json[], action: string) =>
+  statements.filter((s) => asList<string>(s.Action).includes(action)).flatMap((s) => asList<Json>(s.Resource));
+
+/** Table id → 'read' | 'readWrite' as granted to a role on the tables themselves. */
+function tableGrants(fn: DcpFunction): Partial<Record<TableId, 'read' | 'readWrite'>> {
+  const byLogicalId = new Map(TABLE_IDS.map((id) => [logicalId(stack.data.tables[id].table), id]));
+  const grants: Partial<Record<TableId, 'read' | 'readWrite'>> = {};
+  for (const s of withAction(statementsOfFn(fn), 'dynamodb:')) {
+    for (const resource of asList<Json>(s.Resource)) {
+      if (resource['Fn::Join']) continue; // a named index, read-only (checked by the template tests)
+      const tableId = byLogicalId.get(resource['Fn::GetAtt']?.[0]);
+      expect(tableId, JSON.stringify(resource)).toBeDefined();
+      grants[tableId!] = asList<string>(s.Action).includes('dynamodb:PutItem') ? 'readWrite' : (grants[tableId!] ?? 'read');
+    }
+  }
+  return grants;
+}
+
+/** `arn:${Partition}:<service>:${Region}:${AccountId}:<rest>` as CloudFormation renders Stack.formatArn. */
+const formattedArn = (service: string, rest: string) => ({
+  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${rest}`]],
+});
+const executionsOf = (kind: keyof typeof names) => formattedArn('states', `execution:${names[kind]}:*`);
+
+/** Every state of a definition, those inside Map and Parallel states included. */
+function allStates(definition: Json): [string, Json][] {
+  return Object.entries((definition.States ?? {}) as Json).flatMap(([name, state]: [string, Json]) => [
+    [name, state] as [string, Json],
+    ...(state.ItemProcessor ? allStates(state.ItemProcessor as Json) : []),
+    ...(state.Iterator ? allStates(state.Iterator as Json) : []),
+    ...((state.Branches ?? []) as Json[]).flatMap(allStates),
+  ]);
+}
+
+const dlqArn = { 'Fn::GetAtt': [logicalId(rollouts.startDeadLetters), 'Arn'] };
+const rolloutMachineRef = refOf(rollouts.stateMachines.rollout);
+
+describe('event bus', () => {
+  it('is the control plane\'s own, archived for replay', () => {
+    expect(propsOf(rollouts.bus)).toMatchObject({ Name: `${stack.stackName}-events` });
+    expect(propsOf(rollouts.archive)).toMatchObject({
+      SourceArn: { 'Fn::GetAtt': [logicalId(rollouts.bus), 'Arn'] },
+      EventPattern: { source: [EVENT_SOURCE] },
+    });
+    expect(propsOf(rollouts.archive).RetentionDays).toBeGreaterThan(0);
+  });
+
+  it('the releases function may PutEvents on the bus only, and learns its name', () => {
+    const releases = stack.api.functions.releases;
+    expect(withAction(statementsOfFn(releases), 'events:')).toEqual([
+      { Action: 'events:PutEvents', Effect: 'Allow', Resource: { 'Fn::GetAtt': [logicalId(rollouts.bus), 'Arn'] } },
+    ]);
+    expect(propsOf(releases.function).Environment.Variables[EVENT_BUS_ENV]).toEqual(refOf(rollouts.bus));
+  });
+
+  it('no other role may publish events', () => {
+    const publishers = ofType('AWS::IAM::Policy')
+      .filter(([, p]) => (p.Properties.PolicyDocument.Statement as Json[]).some((s) => asList<string>(s.Action).includes('events:PutEvents')))
+      .flatMap(([, p]) => (p.Properties.Roles as Json[]).map((r) => r.Ref as string));
+    expect(publishers).toEqual([logicalId(stack.api.functions.releases.role)]);
+  });
+});
+
+describe('ReleasePublished rule', () => {
+  const rule = propsOf(rollouts.releasePublishedRule);
+
+  it('listens on the bus with the one shared pattern', () => {
+    expect(rule.EventBusName).toEqual(refOf(rollouts.bus));
+    expect(rule.EventPattern).toEqual(RELEASE_PUBLISHED_PATTERN);
+    expect(rule.State ?? 'ENABLED').toBe('ENABLED');
+  });
+
+  it('starts the rollout state machine with the whole event, with retries and a dead-letter queue', () => {
+    expect(rule.Targets).toHaveLength(1);
+    const [target] = rule.Targets as Json[];
+    expect(target!.Arn).toEqual(rolloutMachineRef);
+    expect(target!.Input).toBeUndefined();
+    expect(target!.InputPath).toBeUndefined();
+    expect(target!.InputTransformer).toBeUndefined();
+    expect(target!.DeadLetterConfig).toEqual({ Arn: dlqArn });
+    expect(target!.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+    expect(target!.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThan(0);
+    // The rule's role may start the rollout state machine and nothing else.
+    const roleId = target!.RoleArn['Fn::GetAtt'][0] as string;
+    expect(statementsOf(roleId)).toEqual([{ Action: 'states:StartExecution', Effect: 'Allow', Resource: rolloutMachineRef }]);
+  });
+
+  it('may send to the dead-letter queue, which is encrypted, TLS-only and alarmed', () => {
+    expect(propsOf(rollouts.startDeadLetters).SqsManagedSseEnabled).toBe(true);
+    const [, policy] = ofType('AWS::SQS::QueuePolicy').find(([, p]) => p.Properties.Queues[0].Ref === logicalId(rollouts.startDeadLetters))!;
+    const statements = policy.Properties.PolicyDocument.Statement as Json[];
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Deny', Action: 'sqs:*', Condition: { Bool: { 'aws:SecureTransport': 'false' } } }),
+    );
+    expect(statements).toContainEqual(
+      expect.objectContaining({ Effect: 'Allow', Action: 'sqs:SendMessage', Principal: { Service: 'events.amazonaws.com' } }),
+    );
+    expect(propsOf(rollouts.startFailedAlarm)).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
+  });
+});
+
+describe('rollout schedule', () => {
+  it('reads the channel list from context as text or as a list', () => {
+    expect(contextList('stable, beta')).toEqual(['stable', 'beta']);
+    expect(contextList('["stable","beta"]')).toEqual(['stable', 'beta']);
+    expect(contextList(['stable'])).toEqual(['stable']);
+    expect(contextList(undefined)).toBeUndefined();
+    expect(() => contextList(3)).toThrow();
+  });
+
+  it('starts a rollout of each channel on the schedule, with retries and the dead-letter queue', () => {
+    expect(Object.keys(rollouts.scheduleRules).sort()).toEqual([...CHANNELS].sort());
+    for (const channel of CHANNELS) {
+      const rule = propsOf(rollouts.scheduleRules[channel]!);
+      expect(rule.ScheduleExpression).toBe(SCHEDULE);
+      expect(rule.EventBusName).toBeUndefined(); // schedules run on the default bus
+      expect(rule.Targets).toHaveLength(1);
+      const [target] = rule.Targets as Json[];
+      expect(target!.Arn).toEqual(rolloutMachineRef);
+      expect(JSON.parse(target!.Input as string)).toEqual({ schedule: { channel } });
+      expect(target!.DeadLetterConfig).toEqual({ Arn: dlqArn });
+      expect(target!.RetryPolicy.MaximumRetryAttempts).toBeGreaterThan(0);
+      expect(target!.RetryPolicy.MaximumEventAgeInSeconds).toBeGreaterThan(0);
+    }
+    // Two rules on the default bus, one on ours, plus the reconciler's.
+    expect(ofType('AWS::Events::Rule')).toHaveLength(CHANNELS.length + 2);
+  });
+});
+
+describe.each([...ROLLOUT_KINDS])('%s state machine', (kind) => {
+  const machine = rollouts.stateMachines[kind];
+  const props = propsOf(machine);
+  const definition = JSON.parse(props.DefinitionString as string) as Json;
+
+  it('has its fixed name, and is the definition file with the provisioning policy numbers', () => {
+    expect(props.StateMachineName).toBe(`${stack.stackName}-${kind}`);
+    expect(props.StateMachineName).toBe(names[kind]);
+    expect(props.DefinitionString).toBe(loadDefinition(kind, { numbers: numericSettings() }));
+  });
+
+  it('substitutes exactly the placeholders the file uses: its step functions, and the wave state machine', () => {
+    expect(Object.keys(props.DefinitionSubstitutions).sort()).toEqual(placeholdersOf(kind));
+    for (const placeholder of placeholdersOf(kind)) {
+      const fn = ROLLOUT_STEP_FNS.find((f) => rolloutPlaceholder(f) === placeholder);
+      const expected = fn ? arnOf(rollouts.stepFunctions[fn]) : placeholder === WAVE_STATE_MACHINE_PLACEHOLDER ? refOf(rollouts.stateMachines['rollout-wave']) : undefined;
+      expect(expected, placeholder).toBeDefined();
+      expect(props.DefinitionSubstitutions[placeholder], placeholder).toEqual(expected);
+    }
+    expect(placeholdersOf(kind).includes(WAVE_STATE_MACHINE_PLACEHOLDER)).toBe(kind === 'rollout');
+  });
+
+  it('retries named errors only, never States.ALL', () => {
+    const states = allStates(definition);
+    const tasks = states.filter(([, s]) => s.Type === 'Task');
+    expect(tasks.length).toBeGreaterThan(0);
+    for (const [name, task] of tasks) {
+      expect(task.Retry, name).toEqual(expect.any(Array));
+      for (const retrier of task.Retry as Json[]) {
+        expect(retrier.ErrorEquals, name).not.toContain('States.ALL');
+        expect(retrier.ErrorEquals, name).not.toContain('States.TaskFailed');
+      }
+    }
+  });
+
+  it('is a Standard workflow that logs all events with execution data and traces with X-Ray', () => {
+    expect(props.StateMachineType).toBe('STANDARD');
+    expect(props.LoggingConfiguration).toEqual({
+      Destinations: [{ CloudWatchLogsLogGroup: { LogGroupArn: { 'Fn::GetAtt': [logicalId(rollouts.logGroups[kind]), 'Arn'] } } }],
+      IncludeExecutionData: true,
+      Level: 'ALL',
+    });
+    expect(props.TracingConfiguration).toEqual({ Enabled: true });
+    expect(propsOf(rollouts.logGroups[kind]).LogGroupName).toBe(`/aws/vendedlogs/states/${names[kind]}`);
+    expect(propsOf(rollouts.logGroups[kind]).RetentionInDays).toBeGreaterThan(0);
+    expect(definition.TimeoutSeconds).toBeGreaterThan(0);
+  });
+
+  it('may invoke exactly its own step functions, unqualified', () => {
+    const invoke = withAction(statementsOf(logicalId(machine.role)), 'lambda:');
+    expect(invoke).toHaveLength(1);
+    expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
+    const expected = ROLLOUT_STEP_FNS.filter((fn) => placeholdersOf(kind).includes(rolloutPlaceholder(fn))).map((fn) => arnOf(rollouts.stepFunctions[fn]));
+    expect(sorted(asList<Json>(invoke[0]!.Resource))).toEqual(sorted(expected));
+  });
+});
+
+describe('rollout state machine role', () => {
+  const statements = statementsOf(logicalId(rollouts.stateMachines.rollout.role));
+  const wave = rollouts.stateMachines['rollout-wave'];
+
+  it('may start the wave state machine and no other', () => {
+    expect(resourcesFor(statements, 'states:StartExecution')).toEqual([refOf(wave)]);
+  });
+
+  it('has what startExecution.sync:2 needs: describe and stop wave executions, and the managed rule', () => {
+    expect(statements).toContainEqual({
+      Action: ['states:DescribeExecution', 'states:StopExecution'],
+      Effect: 'Allow',
+      Resource: executionsOf('rollout-wave'),
+    });
+    expect(statements).toContainEqual({
+      Action: ['events:PutTargets', 'events:PutRule', 'events:DescribeRule'],
+      Effect: 'Allow',
+      Resource: formattedArn('events', `rule/${SYNC_EVENTS_RULE}`),
+    });
+    const allowed = ['states:', 'events:', 'lambda:', 'logs:', 'xray:'];
+    for (const s of statements) expect(asList<string>(s.Action).every((a) => allowed.some((p) => a.startsWith(p)))).toBe(true);
+    expect(resourcesFor(statements, 'states:SendTaskSuccess')).toEqual([]);
+  });
+
+  it('the wave state machine role touches no state machine', () => {
+    expect(withAction(statementsOf(logicalId(wave.role)), 'states:')).toEqual([]);
+    expect(withAction(statementsOf(logicalId(wave.role)), 'events:')).toEqual([]);
+  });
+});
+
+describe('rollout step functions', () => {
+  it('one function per rollout step, on the project defaults', () => {
+    expect(Object.keys(rollouts.stepFunctions).sort()).toEqual([...ROLLOUT_STEP_FNS].sort());
+    for (const fn of Object.values(rollouts.stepFunctions)) {
+      expect(propsOf(fn.function)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+    }
+    // Planning decides every target of the channel.
+    expect(propsOf(rollouts.stepFunctions['rollout-plan'].function).MemorySize).toBeGreaterThanOrEqual(1024);
+  });
+
+  it.each([...ROLLOUT_STEP_FNS])('%s gets exactly its tables, with their env vars', (fn) => {
+    const step = rollouts.stepFunctions[fn];
+    const expected = ROLLOUT_STEP_TABLE_ACCESS[fn];
+    expect(expected.rollouts).toBe('readWrite');
+    expect(tableGrants(step)).toEqual(expected);
+    const env = propsOf(step.function).Environment?.Variables ?? {};
+    for (const tableId of Object.keys(expected) as TableId[]) {
+      expect(env[tableEnvVar(tableId)]).toEqual(refOf(stack.data.tables[tableId].table));
+    }
+  });
+
+  it('update-target starts update runs and answers the wave\'s token by name; no other rollout step touches a state machine', () => {
+    const step = rollouts.stepFunctions['rollout-update-target'];
+    expect(withAction(statementsOfFn(step), 'states:')).toEqual([
+      { Action: 'states:StartExecution', Effect: 'Allow', Resource: refOf(workflows.stateMachines.update) },
+      { Action: 'states:SendTaskSuccess', Effect: 'Allow', Resource: formattedArn('states', `stateMachine:${names['rollout-wave']}`) },
+    ]);
+    expect(propsOf(step.function).Environment.Variables[stateMachineEnvVar('update')]).toEqual(refOf(workflows.stateMachines.update));
+    for (const fn of ROLLOUT_STEP_FNS) {
+      if (fn === 'rollout-update-target') continue;
+      expect(withAction(statementsOfFn(rollouts.stepFunctions[fn]), 'states:'), fn).toEqual([]);
+      expect(withAction(statementsOfFn(rollouts.stepFunctions[fn]), 'events:'), fn).toEqual([]);
+    }
+  });
+});
+
+describe('rollouts API function', () => {
+  const fn = stack.api.functions.rollouts;
+  const statements = withAction(statementsOfFn(fn), 'states:');
+
+  it('starts the rollout state machine only', () => {
+    expect(API_MACHINE_ACCESS.rollouts).toEqual({ rollout: ['start', 'stop'], 'rollout-wave': ['stop'], update: ['stop'] });
+    expect(resourcesFor(statements, 'states:StartExecution')).toEqual([rolloutMachineRef]);
+  });
+
+  it('stops rollout, wave and update executions, and nothing else', () => {
+    const stop = statements.filter((s) => s.Action === 'states:StopExecution');
+    expect(stop).toHaveLength(1);
+    expect(sorted(asList<Json>(stop[0]!.Resource))).toEqual(sorted([executionsOf('rollout'), executionsOf('rollout-wave'), executionsOf('update')]));
+    expect(statements.flatMap((s) => asList<string>(s.Action)).sort()).toEqual(['states:StartExecution', 'states:StopExecution']);
+  });
+
+  it('knows the state machines it starts and stops, and has the time and memory to plan', () => {
+    const p = propsOf(fn.function);
+    const env = p.Environment.Variables;
+    expect(env[stateMachineEnvVar('rollout')]).toEqual(rolloutMachineRef);
+    expect(env[stateMachineEnvVar('rollout-wave')]).toEqual(refOf(rollouts.stateMachines['rollout-wave']));
+    expect(env[stateMachineEnvVar('update')]).toEqual(refOf(workflows.stateMachines.update));
+    expect(env[stateMachineEnvVar('provisioning')]).toBeUndefined();
+    expect(p.Timeout).toBe(60);
+    expect(p.MemorySize).toBeGreaterThanOrEqual(1024);
+  });
+
+  it('no other API function touches the rollout state machines', () => {
+    const rolloutArns = JSON.stringify([rolloutMachineRef, refOf(rollouts.stateMachines['rollout-wave'])]);
+    for (const name of Object.keys(stack.api.functions) as ApiFunctionName[]) {
+      if (API_MACHINE_ACCESS[name]) continue;
+      const text = JSON.stringify(withAction(statementsOfFn(stack.api.functions[name]), 'states:'));
+      expect(text, name).not.toContain(names.rollout);
+      for (const ref of JSON.parse(rolloutArns) as Json[]) expect(text, name).not.toContain(JSON.stringify(ref));
+      expect(propsOf(stack.api.functions[name].function).Environment?.Variables?.[stateMachineEnvVar('rollout')], name).toBeUndefined();
+    }
+  });
+});
