@@ -25,8 +25,9 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
     signingKeys: 'read',
     policies: 'read',
     attestations: 'read',
-    // The trust set and billing-account guards are read by key on the decision path.
-    guards: 'read',
+    // The trust set and billing-account guards are read by key on the decision path; target tokens'
+    // per-minute budget is counted there too (functions/adapters/rate-limit.ts).
+    guards: 'readWrite',
     audit: 'readWrite',
   },
   licenses: { licenses: 'readWrite', audit: 'readWrite' },
@@ -51,7 +52,8 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
     audit: 'readWrite',
   },
   audit: { audit: 'read', targets: 'read' },
-  executions: { executions: 'read', targets: 'read' },
+  // guards: the per-minute budget of target tokens (they may list their own executions).
+  executions: { executions: 'read', targets: 'read', guards: 'readWrite' },
   // Agents' results complete waits: command, replay guard, execution step, audit.
   commands: { commands: 'readWrite', targets: 'read', guards: 'readWrite', executions: 'readWrite', audit: 'readWrite' },
   // Planning a rollout: targets by the byChannelMode index, then every target's decision facts by key

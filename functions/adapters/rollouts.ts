@@ -310,7 +310,8 @@ export async function haltRollout(id: string, reason: string, actor: string, now
       return 'failed';
     }
   };
-  const rolloutStop = await stop('rollout', id);
+  // Executions started by the ReleasePublished rule or the schedule have generated names: stop the one recorded.
+  const rolloutStop = await stop('rollout', current.executionArn ? current.executionArn.slice(current.executionArn.lastIndexOf(':') + 1) : id);
   const waves = await listWaves(id);
   const stopped: { index: number; result: StopResult }[] = [];
   for (const wave of waves) {

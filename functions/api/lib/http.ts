@@ -16,6 +16,7 @@ import {
 } from '../../core/problems.js';
 import { isAllowed, principalFromContext, type Principal } from '../../core/principal.js';
 import { log } from './log.js';
+import { consumeTokenBudget, targetTokenBudget } from '../../adapters/rate-limit.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
 
@@ -74,7 +75,8 @@ function json(status: number, body: unknown, headers: Record<string, string> = {
 export function problemResponse(err: ProblemError, requestId?: string): APIGatewayProxyResult {
   const doc = err.toDocument();
   if (requestId) doc.instance = `urn:dcp:request:${requestId}`;
-  return json(err.status, doc, {}, PROBLEM_CONTENT_TYPE);
+  const retryAfter = err.extra?.retryAfter;
+  return json(err.status, doc, typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : {}, PROBLEM_CONTENT_TYPE);
 }
 
 function parseBody(event: APIGatewayProxyEvent, route: RouteSpec, contentType: string | undefined): unknown {
@@ -128,6 +130,13 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
       const principal = principalFromContext(event.requestContext?.authorizer as Record<string, unknown> | undefined);
       if (!isPublic && !principal) throw problems.unauthorized();
 
+      // Machine clients (tokens with only target scopes) have a budget of their own (SPEC §5).
+      if (!isPublic && principal!.roles.size === 0 && principal!.targetIds.size > 0) {
+        const budget = await consumeTokenBudget(principal!.tokenId, new Date());
+        if (!budget.ok) {
+          throw new ProblemError(429, 'RATE_LIMITED', `This target token has used its ${targetTokenBudget()} requests for this minute.`, undefined, { retryAfter: budget.retryAfterSeconds });
+        }
+      }
       const rawBody = parseBody(event, route, headers['content-type']);
       if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, params, rawBody))) throw problems.forbidden();
 
