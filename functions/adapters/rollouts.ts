@@ -25,7 +25,7 @@ import {
 import { ddb, isConditionFailure, tableName } from './dynamo.js';
 import { transactWithAudit } from './audit.js';
 import { workflowEngine } from './engine.js';
-import { executionName } from './runs.js';
+import { executionName } from '../core/workflows.js';
 import { forEachLimited, loadRolloutFacts, loadSharedFacts } from './rollout-facts.js';
 
 const BATCH_WRITE_ITEMS = 25;

@@ -7,7 +7,7 @@ import { DeleteCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { canonicalJson } from '../core/crypto/canonical.js';
 import { problems, ProblemError } from '../core/problems.js';
 import type { ReleaseRecord, TargetRecord } from '../core/records.js';
-import type { ExecutionInput, ExecutionRecord, WorkflowKind } from '../core/workflows.js';
+import { executionName, type ExecutionInput, type ExecutionRecord, type WorkflowKind } from '../core/workflows.js';
 import { ddb, tableName } from './dynamo.js';
 import { transactWithAudit } from './audit.js';
 import { newExecutionItem, updateExecution } from './executions.js';
@@ -33,15 +33,7 @@ export function requestHash(kind: WorkflowKind, targetId: string, releaseId: str
   return createHash('sha256').update(canonicalJson({ kind, targetId, releaseId })).digest('hex');
 }
 
-/**
- * Step Functions execution names: at most 80 characters of letters, digits, `-` and `_` (no spaces or
- * `:/#%`). Derived from the target and a hash of the key, so a replay maps to the same name.
- */
-export function executionName(kind: WorkflowKind, targetId: string, key: string): string {
-  const keyHash = createHash('sha256').update(`${kind}\u0000${targetId}\u0000${key}`).digest('hex').slice(0, 16);
-  const safeTarget = targetId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 50);
-  return `${kind === 'provisioning' ? 'provision' : 'update'}-${safeTarget}-${keyHash}`;
-}
+export { executionName };
 
 async function getIdempotency(key: string): Promise<IdempotencyItem | undefined> {
   const out = await ddb().send(new GetCommand({ TableName: tableName('idempotency'), Key: { key }, ConsistentRead: true }));

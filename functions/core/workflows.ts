@@ -2,6 +2,7 @@
 // machines name them, the Lambda function behind each step, the agent command it sends, the blocker a
 // permanent failure of it becomes, and the error names Retry and Catch match on. The ASL files in
 // statemachines/, the CDK stack, the local runner and the tests all read this list.
+import { createHash } from 'node:crypto';
 import type { Blocker, TargetRecord } from './records.js';
 
 export type WorkflowKind = 'provisioning' | 'update';
@@ -252,4 +253,14 @@ export interface CommandRecord {
   deliveredAt?: string;
   completedAt?: string;
   result?: { status: 'succeeded' | 'failed'; output?: unknown; error?: { name: string; message: string }; issuedAt: string };
+}
+
+/**
+ * Step Functions execution names: at most 80 characters of letters, digits, `-` and `_` (no spaces or
+ * `:/#%`). Derived from the target and a hash of the key, so a replay maps to the same name.
+ */
+export function executionName(kind: WorkflowKind, targetId: string, key: string): string {
+  const keyHash = createHash('sha256').update(`${kind}\u0000${targetId}\u0000${key}`).digest('hex').slice(0, 16);
+  const safeTarget = targetId.replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 50);
+  return `${kind === 'provisioning' ? 'provision' : 'update'}-${safeTarget}-${keyHash}`;
 }

@@ -3,7 +3,6 @@
 // never lose each other's counts.
 import { GetCommand, UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { ddb, isConditionFailure, tableName } from '../../adapters/dynamo.js';
-import { getRollout } from '../../adapters/rollouts.js';
 import { PLAN_SK, targetSk, waveSk, type RolloutItem, type TargetOutcome, type WaveItem } from '../../core/rollouts.js';
 import type { Blocker } from '../../core/records.js';
 
@@ -15,6 +14,12 @@ export function rolloutError(name: string, message: string): Error {
   const e = new Error(message);
   e.name = name;
   return e;
+}
+
+/** The plan item (read here rather than through adapters/rollouts.ts, which carries the planner). */
+export async function getRollout(id: string): Promise<RolloutItem | undefined> {
+  const out = await ddb().send(new GetCommand({ TableName: tableName('rollouts'), Key: { id, sk: PLAN_SK }, ConsistentRead: true }));
+  return out.Item as RolloutItem | undefined;
 }
 
 export async function requireRollout(id: string): Promise<RolloutItem> {
