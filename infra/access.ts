@@ -13,6 +13,22 @@ export type ApiFunctionName = ApiGroup | 'authorizer';
 
 // Every function that changes state also appends to the audit trail (SPEC §8), in the same transaction,
 // so each of those needs read-write access to the audit table (conditional seq write + head update).
+/**
+ * What planning a rollout reads and writes (createRolloutPlan), for the API route and the rollout step that
+ * both run it: targets by index, their facts (license, latest attestation, releases, policy heads, the trust
+ * set and billing guards), the plan items, and the audit record.
+ */
+const PLANNING_TABLE_ACCESS: TableGrants = {
+  rollouts: 'readWrite',
+  targets: 'read',
+  licenses: 'read',
+  attestations: 'read',
+  releases: 'read',
+  policies: 'read',
+  guards: 'read',
+  audit: 'readWrite',
+};
+
 export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = {
   authorizer: { tokens: 'read' },
   system: {},
@@ -59,16 +75,7 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
   // Planning a rollout: targets by the byChannelMode index, then every target's decision facts by key
   // (license, latest attestation, releases, policy heads, the trust set and billing guards); the plan, its
   // waves and outcomes are its own items. Runs themselves are started by the rollout workflow, not here.
-  rollouts: {
-    rollouts: 'readWrite',
-    targets: 'read',
-    licenses: 'read',
-    attestations: 'read',
-    releases: 'read',
-    policies: 'read',
-    guards: 'read',
-    audit: 'readWrite',
-  },
+  rollouts: PLANNING_TABLE_ACCESS,
 };
 
 /** What an API function may do with the provisioning and update state machines. */
@@ -143,16 +150,7 @@ export const STEP_SECRET_ACCESS: Readonly<Record<string, readonly SecretAccess[]
  */
 export const ROLLOUT_STEP_TABLE_ACCESS = {
   // Plans exactly as POST /rollouts does (createRolloutPlan): the same reads, and the plan audited.
-  'rollout-plan': {
-    rollouts: 'readWrite',
-    targets: 'read',
-    licenses: 'read',
-    attestations: 'read',
-    releases: 'read',
-    policies: 'read',
-    guards: 'read',
-    audit: 'readWrite',
-  },
+  'rollout-plan': PLANNING_TABLE_ACCESS,
   'rollout-load': { rollouts: 'readWrite' },
   // A halted rollout is audited on the control stream.
   'rollout-judge-wave': { rollouts: 'readWrite', audit: 'readWrite' },

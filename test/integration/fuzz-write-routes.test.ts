@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { useApi } from '../support/api.js';
 import { attestation, CUSTOMER_RUNTIME, licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
-import { keyRecord, sampleSigned, signedBy, testKey } from '../unit/crypto/release-fixtures.js';
+import { currentManifest, keyRecord, sampleSigned, testKey } from '../unit/crypto/release-fixtures.js';
 import { ROUTES, type RouteSpec } from '../../functions/core/routes/index.js';
 import { DEFAULT_POLICIES, POLICY_KINDS, type PolicyKind } from '../../functions/core/policies.js';
 import { verifyManifest } from '../../functions/core/manifest.js';
@@ -36,17 +36,7 @@ const x25519 = () => {
   const der = generateKeyPairSync('x25519').publicKey.export({ format: 'der', type: 'spki' });
   return Buffer.from(der.subarray(der.length - 32)).toString('base64');
 };
-const manifest = (version: string) =>
-  signedBy(
-    sampleSigned({
-      version,
-      artifacts: [{ name: `app-${version}.zip`, kind: 'zip', sha256: 'a'.repeat(64), size: 10 }],
-      publishedAt: new Date(Date.now() - 60_000).toISOString(),
-      expiresAt: future(),
-      minUpgradeFrom: '0.1.0',
-    }),
-    signingKey,
-  );
+const manifest = (version: string) => currentManifest(version, [signingKey]);
 
 // ---------------------------------------------------------------------------------------------------------
 // The catalog: a valid body per write route and what about it is fixed, so mutations can be chosen that

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UpdateCommand } from '@aws-sdk/lib-dynamodb';
 import { useApi } from '../support/api.js';
 import { attestation, licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
-import { sampleSigned, signedBy, testKey } from '../unit/crypto/release-fixtures.js';
+import { currentManifest, testKey } from '../unit/crypto/release-fixtures.js';
 import { ddb, tableName } from '../../functions/adapters/dynamo.js';
 import { setWorkflowEngine, type EngineKind, type WorkflowEngine } from '../../functions/adapters/engine.js';
 import type { DeploymentMode } from '../../functions/core/policies.js';
@@ -60,19 +60,8 @@ class FakeEngine implements WorkflowEngine {
 }
 const engine = new FakeEngine();
 
-const future = () => new Date(Date.now() + 180 * 86400_000).toISOString();
 function manifest(version: string, overrides: Record<string, unknown> = {}) {
-  return signedBy(
-    sampleSigned({
-      version,
-      artifacts: [{ name: `app-${version}.zip`, kind: 'zip', sha256: 'a'.repeat(64), size: 10 }],
-      publishedAt: new Date(Date.now() - 60_000).toISOString(),
-      expiresAt: future(),
-      minUpgradeFrom: '0.1.0',
-      ...overrides,
-    }),
-    signer,
-  );
+  return currentManifest(version, [signer], overrides);
 }
 
 function x25519PublicKey(): string {

@@ -62,3 +62,21 @@ export function signedBy(signed: Record<string, unknown>, ...keys: TestKey[]) {
   for (const key of keys) manifest = signManifest(manifest, key.secretKey, key.publicKey);
   return manifest;
 }
+
+/**
+ * A manifest of `version` that a running control plane accepts today (published a minute ago, valid for
+ * 180 days, upgradable from 0.1.0, its own zip artifact), signed by `keys`.
+ */
+export function currentManifest(version: string, keys: TestKey[], overrides: Record<string, unknown> = {}) {
+  return signedBy(
+    sampleSigned({
+      version,
+      artifacts: [{ name: `app-${version}.zip`, kind: 'zip', sha256: createHash('sha256').update(version).digest('hex'), size: 10 }],
+      publishedAt: new Date(Date.now() - 60_000).toISOString(),
+      expiresAt: new Date(Date.now() + 180 * 86400_000).toISOString(),
+      minUpgradeFrom: '0.1.0',
+      ...overrides,
+    }),
+    ...keys,
+  );
+}
