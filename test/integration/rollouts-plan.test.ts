@@ -97,6 +97,8 @@ interface Spec {
   inactive?: boolean;
   /** Heartbeat and attestation (customer-run modes). */
   ready?: boolean;
+  /** Written into the stored item after registration: data registration would refuse (older records). */
+  stored?: Record<string, unknown>;
 }
 
 async function register(spec: Spec) {
@@ -105,6 +107,18 @@ async function register(spec: Spec) {
     body: targetBody(spec.id, spec.mode, spec.license ?? 'lic-shared', keys.publicKey, { encryptionKey: x25519PublicKey(), ...spec.overrides }),
   });
   expect(reg.status, reg.text).toBe(201);
+  if (spec.stored) {
+    const entries = Object.entries(spec.stored);
+    await ddb().send(
+      new UpdateCommand({
+        TableName: tableName('targets'),
+        Key: { id: spec.id },
+        UpdateExpression: `SET ${entries.map((_, i) => `#f${i} = :f${i}`).join(', ')}`,
+        ExpressionAttributeNames: Object.fromEntries(entries.map(([k], i) => [`#f${i}`, k])),
+        ExpressionAttributeValues: Object.fromEntries(entries.map(([, v], i) => [`:f${i}`, v])),
+      }),
+    );
+  }
   if (spec.inactive) return;
   await activate(spec.id);
   if (!spec.ready) return;
@@ -127,7 +141,8 @@ const SPECS: Spec[] = [
   ...SAAS.map((id): Spec => ({ id, mode: 'saas' })),
   { id: 'h01', mode: 'self-hosted', ready: true, overrides: { maintenanceWindow: CLOSED_WINDOW } },
   { id: 'h02', mode: 'self-hosted', ready: true, overrides: { maintenanceWindow: OPEN_WINDOW } },
-  { id: 'h03', mode: 'self-hosted', ready: true, overrides: { maintenanceWindow: { cron: '0 0 30 2 *', durationMinutes: 60 } } },
+  // Registration now refuses a window that never opens; a record stored before that rule still plans safely.
+  { id: 'h03', mode: 'self-hosted', ready: true, stored: { maintenanceWindow: { cron: '0 0 30 2 *', durationMinutes: 60 } } },
   { id: 'h04', mode: 'self-hosted', ready: true },
   { id: 'h05', mode: 'self-hosted', ready: true },
   { id: 'h06', mode: 'self-hosted', ready: true },

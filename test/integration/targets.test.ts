@@ -217,3 +217,20 @@ describe('unblock and decommission', () => {
     expect((await api.call('POST', '/targets/dec-1/decommission', { body: { reason: 'again' } })).status).toBe(409);
   });
 });
+
+describe('maintenance windows', () => {
+  it('refuses a cron expression that is malformed or can never match, with its reason', async () => {
+    const k = targetKeys();
+    for (const [cron, reason] of [
+      ['0 3 * *', /5 fields/],
+      ['0 0 30 2 *', /never matches/],
+      ['61 * * * *', /outside 0-59/],
+    ] as const) {
+      const r = await api.call('POST', '/targets', { body: targetBody(`mw-${cron.length}`, 'self-hosted', LIC, k.publicKey, { maintenanceWindow: { cron, durationMinutes: 60 } }) });
+      expect(r.status, cron).toBe(400);
+      expect(r.body.errors).toEqual([expect.objectContaining({ path: '/maintenanceWindow/cron', message: expect.stringMatching(reason) })]);
+    }
+    const ok = await api.call('POST', '/targets', { body: targetBody('mw-ok', 'self-hosted', LIC, k.publicKey, { maintenanceWindow: { cron: '0 3 * * 0', durationMinutes: 120 } }) });
+    expect(ok.status).toBe(201);
+  });
+});

@@ -5,6 +5,7 @@ import { deploymentMode, DEPLOYMENT_MODES } from '../policies.js';
 import { identifier, isoTimestamp, listQuery } from './common.js';
 import { parsePublicKey } from '../crypto/ed25519.js';
 import { tryDecodeBase64Strict } from '../crypto/base64.js';
+import { InvalidCronError, parseCron } from '../cron.js';
 
 export const ed25519PublicKey = z.string().max(64).refine((s) => {
   try {
@@ -32,8 +33,17 @@ export const backupPolicySchema = z.strictObject({
 });
 
 export const maintenanceWindowSchema = z.strictObject({
-  /** Five-field cron expression (UTC) at which the window opens. */
-  cron: z.string().regex(/^\s*(\S+\s+){4}\S+\s*$/, 'must be a five-field cron expression'),
+  /** Five-field cron expression (UTC) at which the window opens; one that can never match is refused. */
+  cron: z
+    .string()
+    .max(200)
+    .superRefine((text, ctx) => {
+      try {
+        parseCron(text);
+      } catch (e) {
+        ctx.addIssue({ code: 'custom', message: e instanceof InvalidCronError ? e.message : 'must be a five-field cron expression' });
+      }
+    }),
   durationMinutes: z.number().int().min(15).max(24 * 60),
 });
 
