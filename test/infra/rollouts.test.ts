@@ -2,16 +2,13 @@
 // it, the rules that start the rollout workflow (ReleasePublished with the shared pattern, and the schedule
 // per channel) with retries and a dead-letter queue, the two Standard state machines built from their files,
 // and the grants of their roles, of the rollout steps and of the API function that starts and halts rollouts.
-import { Stack, type CfnResource } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
+import { asList, formattedArn, templateReader, withAction, type Json } from './template-reader.js';
 import { describe, expect, it } from 'vitest';
 import { stateMachineEnvVar } from '../../functions/adapters/engine.js';
 import { EVENT_SOURCE, RELEASE_PUBLISHED_PATTERN } from '../../functions/core/events.js';
-import { TABLE_IDS, tableEnvVar, type TableId } from '../../functions/core/tables.js';
+import { tableEnvVar, type TableId } from '../../functions/core/tables.js';
 import { API_MACHINE_ACCESS, ROLLOUT_STEP_FNS, ROLLOUT_STEP_TABLE_ACCESS, type ApiFunctionName } from '../../infra/access.js';
 import { CONTEXT, contextList, createApp } from '../../infra/create-app.js';
-import type { DcpFunction } from '../../infra/function.js';
 import {
   EVENT_BUS_ENV,
   ROLLOUT_KINDS,
@@ -21,7 +18,6 @@ import {
 } from '../../infra/rollouts.js';
 import { loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
 
-type Json = Record<string, any>;
 
 const SCHEDULE = 'rate(1 day)';
 const CHANNELS = ['stable', 'beta'];
@@ -32,51 +28,18 @@ const { stack } = createApp({
   nag: false,
   context: { 'aws:cdk:bundling-stacks': [], [CONTEXT.rolloutSchedule]: SCHEDULE, [CONTEXT.rolloutChannels]: CHANNELS.join(',') },
 });
-const template = Template.fromStack(stack);
-const resources: Record<string, Json> = template.toJSON().Resources;
+const { logicalId, ofType, propsOf, arnOf, refOf, statementsOf, statementsOfFn, tableGrants } = templateReader(stack);
 const rollouts = stack.rollouts;
 const workflows = stack.workflows;
 const names = workflows.stateMachineNames;
 
-const logicalId = (c: IConstruct): string => Stack.of(c).resolve((c.node.defaultChild as CfnResource).logicalId);
-const ofType = (type: string): [string, Json][] => Object.entries(resources).filter(([, r]) => r.Type === type);
-const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
-const propsOf = (c: IConstruct): Json => resources[logicalId(c)]!.Properties;
-const arnOf = (fn: DcpFunction) => ({ 'Fn::GetAtt': [logicalId(fn.function), 'Arn'] });
-const refOf = (c: IConstruct) => ({ Ref: logicalId(c) });
 const sorted = (values: unknown[]) => values.map((v) => JSON.stringify(v)).sort();
 
-function statementsOf(roleLogicalId: string): Json[] {
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleLogicalId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
-}
-const statementsOfFn = (fn: DcpFunction) => statementsOf(logicalId(fn.role));
-const withAction = (statements: Json[], prefix: string) =>
-  statements.filter((s) => asList<string>(s.Action).some((a) => a.startsWith(prefix)));
 /** Resources of the statements allowing exactly `action` (alone or among others). */
 const resourcesFor = (statements: Json[], action: string) =>
   statements.filter((s) => asList<string>(s.Action).includes(action)).flatMap((s) => asList<Json>(s.Resource));
 
-/** Table id → 'read' | 'readWrite' as granted to a role on the tables themselves. */
-function tableGrants(fn: DcpFunction): Partial<Record<TableId, 'read' | 'readWrite'>> {
-  const byLogicalId = new Map(TABLE_IDS.map((id) => [logicalId(stack.data.tables[id].table), id]));
-  const grants: Partial<Record<TableId, 'read' | 'readWrite'>> = {};
-  for (const s of withAction(statementsOfFn(fn), 'dynamodb:')) {
-    for (const resource of asList<Json>(s.Resource)) {
-      if (resource['Fn::Join']) continue; // a named index, read-only (checked by the template tests)
-      const tableId = byLogicalId.get(resource['Fn::GetAtt']?.[0]);
-      expect(tableId, JSON.stringify(resource)).toBeDefined();
-      grants[tableId!] = asList<string>(s.Action).includes('dynamodb:PutItem') ? 'readWrite' : (grants[tableId!] ?? 'read');
-    }
-  }
-  return grants;
-}
 
-/** `arn:${Partition}:<service>:${Region}:${AccountId}:<rest>` as CloudFormation renders Stack.formatArn. */
-const formattedArn = (service: string, rest: string) => ({
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${rest}`]],
-});
 const executionsOf = (kind: keyof typeof names) => formattedArn('states', `execution:${names[kind]}:*`);
 
 /** Every state of a definition, those inside Map and Parallel states included. */

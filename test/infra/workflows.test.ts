@@ -1,12 +1,10 @@
 // Template tests of the workflows (SPEC §7, §10): the deployed definitions are the files with the policy's
 // numbers and the step functions' ARNs, the state machines log everything and trace, each role holds only
 // what its steps need, and runs that end outside their block branch reach the reconciler.
-import { Stack, type CfnResource } from 'aws-cdk-lib';
-import { Template } from 'aws-cdk-lib/assertions';
-import type { IConstruct } from 'constructs';
+import { asList, formattedArn, templateReader, withAction, type Json } from './template-reader.js';
 import { describe, expect, it } from 'vitest';
 import { stateMachineEnvVar } from '../../functions/adapters/engine.js';
-import { TABLE_IDS, tableEnvVar, type TableId } from '../../functions/core/tables.js';
+import { tableEnvVar, type TableId } from '../../functions/core/tables.js';
 import { STEPS, TRANSIENT_ERRORS, type WorkflowKind } from '../../functions/core/workflows.js';
 import {
   API_MACHINE_ACCESS,
@@ -18,53 +16,18 @@ import {
   type RolloutStepFn,
 } from '../../infra/access.js';
 import { createApp } from '../../infra/create-app.js';
-import type { DcpFunction } from '../../infra/function.js';
 import { COMPENSATION_FAILED_METRIC, RECONCILED_STATUSES, RECONCILER_FN, stepFunctionFiles } from '../../infra/workflows.js';
 import { WORKFLOW_KINDS, loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
 
-type Json = Record<string, any>;
 
 // Prepare: one synth for the whole file, bundling skipped (the code is not what these tests look at).
 const { stack } = createApp({ nag: false, context: { 'aws:cdk:bundling-stacks': [] } });
-const template = Template.fromStack(stack);
-const resources: Record<string, Json> = template.toJSON().Resources;
+const { logicalId, ofType, propsOf, arnOf, refOf, statementsOf, statementsOfFn, tableGrants } = templateReader(stack);
 const workflows = stack.workflows;
 
-const logicalId = (c: IConstruct): string => Stack.of(c).resolve((c.node.defaultChild as CfnResource).logicalId);
-const ofType = (type: string): [string, Json][] => Object.entries(resources).filter(([, r]) => r.Type === type);
-const asList = <T>(v: T | T[]): T[] => (Array.isArray(v) ? v : [v]);
-const propsOf = (c: IConstruct): Json => resources[logicalId(c)]!.Properties;
-const arnOf = (fn: DcpFunction) => ({ 'Fn::GetAtt': [logicalId(fn.function), 'Arn'] });
-const refOf = (c: IConstruct) => ({ Ref: logicalId(c) });
 
-function statementsOf(roleLogicalId: string): Json[] {
-  return ofType('AWS::IAM::Policy')
-    .filter(([, p]) => (p.Properties.Roles as Json[]).some((r) => r.Ref === roleLogicalId))
-    .flatMap(([, p]) => p.Properties.PolicyDocument.Statement as Json[]);
-}
-const statementsOfFn = (fn: DcpFunction) => statementsOf(logicalId(fn.role));
-const withAction = (statements: Json[], prefix: string) =>
-  statements.filter((s) => asList<string>(s.Action).some((a) => a.startsWith(prefix)));
 
-/** Table id → 'read' | 'readWrite' as granted to a role on the tables themselves. */
-function tableGrants(fn: DcpFunction): Partial<Record<TableId, 'read' | 'readWrite'>> {
-  const byLogicalId = new Map(TABLE_IDS.map((id) => [logicalId(stack.data.tables[id].table), id]));
-  const grants: Partial<Record<TableId, 'read' | 'readWrite'>> = {};
-  for (const s of withAction(statementsOfFn(fn), 'dynamodb:')) {
-    for (const resource of asList<Json>(s.Resource)) {
-      if (resource['Fn::Join']) continue; // a named index, read-only (checked by the template tests)
-      const tableId = byLogicalId.get(resource['Fn::GetAtt']?.[0]);
-      expect(tableId, JSON.stringify(resource)).toBeDefined();
-      grants[tableId!] = asList<string>(s.Action).includes('dynamodb:PutItem') ? 'readWrite' : (grants[tableId!] ?? 'read');
-    }
-  }
-  return grants;
-}
 
-/** `arn:${Partition}:<service>:${Region}:${AccountId}:<rest>` as CloudFormation renders Stack.formatArn. */
-const formattedArn = (service: string, rest: string) => ({
-  'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, `:${service}:`, { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, `:${rest}`]],
-});
 
 const stepsOf = (kind: WorkflowKind) => STEPS.filter((s) => s.workflows.includes(kind));
 const fnOfPlaceholder = (placeholder: string) => workflows.stepFunctions[STEPS.find((s) => s.placeholder === placeholder)!.fn]!;
