@@ -65,9 +65,22 @@ function match(method: string, path: string) {
   for (const c of compiled) {
     if (c.route.method !== method) continue;
     const m = c.regex.exec(path);
-    if (m) return { ...c, pathParameters: Object.fromEntries(c.params.map((p, i) => [p, m[i + 1]!])) };
+    if (m) {
+      // As API Gateway does: path parameters reach the handler URL-decoded; undecodable ones are refused.
+      const values = c.params.map((_, i) => safeDecode(m[i + 1]!));
+      if (values.some((v) => v === undefined)) return { ...c, pathParameters: undefined };
+      return { ...c, pathParameters: Object.fromEntries(c.params.map((p, i) => [p, values[i]!])) };
+    }
   }
   return undefined;
+}
+
+function safeDecode(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
 }
 
 function gateway(type: (typeof GATEWAY_RESPONSES)[number]['type']): APIGatewayProxyResult {
@@ -125,6 +138,9 @@ async function handle(req: IncomingMessage, opts: HandleOptions): Promise<APIGat
 
   const m = match(method, url.pathname);
   if (!m) return gateway('MISSING_AUTHENTICATION_TOKEN');
+  if (!m.pathParameters) {
+    return { statusCode: 400, headers: { 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problemDocument(400, 'INVALID_PATH', 'The request path is not valid percent-encoding.')) };
+  }
   const headers = singleValues(req.headers);
   const query: Record<string, string> = {};
   const multiQuery: Record<string, string[]> = {};

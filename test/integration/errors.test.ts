@@ -73,4 +73,13 @@ describe('request bodies', () => {
       expect(r.status, c).toBe(400);
     }
   });
+
+  it('paths that are not valid percent-encoding, or name nothing, are 4xx, never 500', async () => {
+    for (const path of ['/targets/%E0%A4%A', '/targets/%', '/releases/%FF', '/targets/a%2Fb', '/executions/..%2F..']) {
+      const r = await api.call('GET', path);
+      expect(r.status, path).toBeGreaterThanOrEqual(400);
+      expect(r.status, path).toBeLessThan(500);
+      expect(r.headers.get('content-type')).toBe('application/problem+json');
+    }
+  });
 });

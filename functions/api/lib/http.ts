@@ -123,7 +123,8 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
       if (!route) throw problems.notFound('ROUTE_NOT_FOUND', 'No route matches this method and path.');
       const impl = impls[route.operationId]!;
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') params[k] = decodeURIComponent(v);
+      // API Gateway passes path parameters already URL-decoded (the local gateway does the same).
+      for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') params[k] = v;
       const headers = lowerHeaders(event.headers);
 
       const isPublic = route.scopes.length === 0;
