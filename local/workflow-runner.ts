@@ -13,7 +13,7 @@ import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctio
 import { TaskNotWaitingError, type EngineKind, type HistoryItem, type WorkflowEngine } from '../functions/adapters/engine.js';
 import { canonicalJson } from '../functions/core/crypto/canonical.js';
 import type { CompensationReason } from '../functions/core/compensation.js';
-import { stepByState, type ExecutionRecord, type StepPayload, type StepResult, type WorkflowKind } from '../functions/core/workflows.js';
+import { stepByState, type ExecutionRecord, type StepPayload, type StepResult } from '../functions/core/workflows.js';
 import { log } from '../functions/api/lib/log.js';
 import { blockedError } from '../functions/steps/lib/errors.js';
 import { loadDefinition, MACHINE_KINDS, numericSettings, placeholdersOf, type MachineKind } from '../statemachines/definitions.js';

@@ -2,7 +2,7 @@
 // name arrives in its own environment variable (set by the CDK stack together with the grant); locally and
 // in tests a prefix is put before the logical id.
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { localTableName, tableEnvVar, type TableId } from '../core/tables.js';
 
 let client: DynamoDBDocumentClient | undefined;
@@ -45,4 +45,16 @@ export function tableName(id: TableId): string {
 /** A failed ConditionExpression, matched by name (importing the class pulls every error schema in). */
 export function isConditionFailure(e: unknown): boolean {
   return e instanceof Error && e.name === 'ConditionalCheckFailedException';
+}
+
+/** Every item a Query matches, following LastEvaluatedKey page by page. */
+export async function queryAll<T>(input: Omit<QueryCommandInput, 'ExclusiveStartKey'>): Promise<T[]> {
+  const items: T[] = [];
+  let startKey: Record<string, unknown> | undefined;
+  do {
+    const out = await ddb().send(new QueryCommand({ ...input, ExclusiveStartKey: startKey }));
+    items.push(...((out.Items ?? []) as T[]));
+    startKey = out.LastEvaluatedKey;
+  } while (startKey);
+  return items;
 }

@@ -4,14 +4,14 @@
 // latest attestation, bound release, billing guard) with BatchGetItem, 100 keys a request, every key read
 // once however many targets point at it. The decision per target is then the same pure `decide` as
 // POST /decisions, over the same assembled facts.
-import { BatchGetCommand, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand } from '@aws-sdk/lib-dynamodb';
 import { assembleFacts, decide, factKeys, type FactItems, type ItemRef } from '../core/decisions.js';
 import { POLICY_KINDS, type DeploymentMode, type PolicyDocuments, type PolicyKind } from '../core/policies.js';
 import type { ReleaseRecord, TargetRecord } from '../core/records.js';
 import { skipReason, type RolloutCandidate } from '../core/rollouts.js';
 import { TABLE_IDS, TABLES, type TableId } from '../core/tables.js';
 import { TRUST_SET_KEY } from '../core/guards.js';
-import { ddb, tableName } from './dynamo.js';
+import { ddb, queryAll, tableName } from './dynamo.js';
 import { policyFromItem, policyHeadKey, type StoredPolicy } from './policies.js';
 import type { TrustSetItem } from '../core/decisions.js';
 
@@ -102,24 +102,14 @@ export async function loadSharedFacts(releaseId: string): Promise<SharedFacts> {
 /** Every target of one channel and these modes, by the byChannelMode index: one paginated Query per mode. */
 export async function selectTargets(channel: string, modes: readonly DeploymentMode[]): Promise<TargetRecord[]> {
   const perMode = await Promise.all(
-    modes.map(async (mode) => {
-      const items: TargetRecord[] = [];
-      let startKey: Record<string, unknown> | undefined;
-      do {
-        const out = await ddb().send(
-          new QueryCommand({
-            TableName: tableName('targets'),
-            IndexName: 'byChannelMode',
-            KeyConditionExpression: 'channelMode = :cm',
-            ExpressionAttributeValues: { ':cm': `${channel}#${mode}` },
-            ExclusiveStartKey: startKey,
-          }),
-        );
-        items.push(...((out.Items ?? []) as TargetRecord[]));
-        startKey = out.LastEvaluatedKey;
-      } while (startKey);
-      return items;
-    }),
+    modes.map((mode) =>
+      queryAll<TargetRecord>({
+        TableName: tableName('targets'),
+        IndexName: 'byChannelMode',
+        KeyConditionExpression: 'channelMode = :cm',
+        ExpressionAttributeValues: { ':cm': `${channel}#${mode}` },
+      }),
+    ),
   );
   return perMode.flat();
 }

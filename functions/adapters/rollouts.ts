@@ -22,7 +22,7 @@ import {
   type RolloutTargetItem,
   type WaveItem,
 } from '../core/rollouts.js';
-import { ddb, isConditionFailure, tableName } from './dynamo.js';
+import { ddb, isConditionFailure, queryAll, tableName } from './dynamo.js';
 import { transactWithAudit } from './audit.js';
 import { workflowEngine } from './engine.js';
 import { executionName } from '../core/workflows.js';
@@ -191,26 +191,19 @@ function blockerTally(plan: RolloutPlan): Record<string, number> {
  * target to `updating` under a condition on its status.
  */
 async function refuseWhileRunning(releaseId: string, now: Date): Promise<void> {
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await ddb().send(
-      new QueryCommand({
-        TableName: tableName('rollouts'),
-        IndexName: 'byRelease',
-        KeyConditionExpression: 'releaseId = :r',
-        FilterExpression: '#s IN (:running, :planning)',
-        ExpressionAttributeNames: { '#s': 'status' },
-        ExpressionAttributeValues: { ':r': releaseId, ':running': 'RUNNING', ':planning': 'PLANNING' },
-        ProjectionExpression: 'id, #s, createdAt',
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    for (const item of (out.Items ?? []) as Pick<RolloutItem, 'id' | 'status' | 'createdAt'>[]) {
-      if (item.status === 'PLANNING' && now.getTime() - Date.parse(item.createdAt) > PLANNING_STALE_MS) continue;
-      throw problems.conflict('ROLLOUT_IN_PROGRESS', `Rollout ${item.id} of release ${releaseId} is ${item.status}; halt it or wait for it to end.`);
-    }
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
+  const open = await queryAll<Pick<RolloutItem, 'id' | 'status' | 'createdAt'>>({
+    TableName: tableName('rollouts'),
+    IndexName: 'byRelease',
+    KeyConditionExpression: 'releaseId = :r',
+    FilterExpression: '#s IN (:running, :planning)',
+    ExpressionAttributeNames: { '#s': 'status' },
+    ExpressionAttributeValues: { ':r': releaseId, ':running': 'RUNNING', ':planning': 'PLANNING' },
+    ProjectionExpression: 'id, #s, createdAt',
+  });
+  for (const item of open) {
+    if (item.status === 'PLANNING' && now.getTime() - Date.parse(item.createdAt) > PLANNING_STALE_MS) continue;
+    throw problems.conflict('ROLLOUT_IN_PROGRESS', `Rollout ${item.id} of release ${releaseId} is ${item.status}; halt it or wait for it to end.`);
+  }
 }
 
 /**
@@ -361,25 +354,15 @@ export async function getRollout(id: string): Promise<RolloutItem | undefined> {
 export type WaveSummary = Omit<WaveItem, 'targetIds'>;
 
 /** Every wave of a rollout, in order, without the member lists (a wave item may list 1,000 targets). */
-export async function listWaves(id: string): Promise<WaveSummary[]> {
-  const waves: WaveSummary[] = [];
-  let startKey: Record<string, unknown> | undefined;
-  do {
-    const out = await ddb().send(
-      new QueryCommand({
-        TableName: tableName('rollouts'),
-        KeyConditionExpression: 'id = :id AND begins_with(sk, :prefix)',
-        ExpressionAttributeNames: { '#i': 'index', '#s': 'status', '#size': 'size' },
-        ExpressionAttributeValues: { ':id': id, ':prefix': WAVE_SK_PREFIX },
-        ProjectionExpression: 'id, sk, #i, kind, #size, #s, failures, succeeded, startedAt, stoppedAt, executionArn',
-        ConsistentRead: true,
-        ExclusiveStartKey: startKey,
-      }),
-    );
-    waves.push(...((out.Items ?? []) as WaveSummary[]));
-    startKey = out.LastEvaluatedKey;
-  } while (startKey);
-  return waves;
+export function listWaves(id: string): Promise<WaveSummary[]> {
+  return queryAll<WaveSummary>({
+    TableName: tableName('rollouts'),
+    KeyConditionExpression: 'id = :id AND begins_with(sk, :prefix)',
+    ExpressionAttributeNames: { '#i': 'index', '#s': 'status', '#size': 'size' },
+    ExpressionAttributeValues: { ':id': id, ':prefix': WAVE_SK_PREFIX },
+    ProjectionExpression: 'id, sk, #i, kind, #size, #s, failures, succeeded, startedAt, stoppedAt, executionArn',
+    ConsistentRead: true,
+  });
 }
 
 export const TARGET_PAGE_KEYS = ['id', 'sk'] as const;

@@ -9,10 +9,9 @@ import { problems, ProblemError } from '../core/problems.js';
 import type { ReleaseRecord, TargetRecord } from '../core/records.js';
 import { executionName, type ExecutionInput, type ExecutionRecord, type WorkflowKind } from '../core/workflows.js';
 import { ddb, tableName } from './dynamo.js';
-import { transactWithAudit } from './audit.js';
 import { newExecutionItem, updateExecution } from './executions.js';
 import { workflowEngine } from './engine.js';
-import { updateTarget } from './targets.js';
+import { getTarget, updateTarget } from './targets.js';
 
 /** Idempotency items are kept a week: long enough for any client retry. */
 const IDEMPOTENCY_TTL_SECONDS = 7 * 86400;
@@ -141,7 +140,6 @@ export async function startRun(
 /** The engine refused the start: put the target back, drop the record, free the key. */
 async function undoStart(kind: WorkflowKind, targetId: string, executionId: string, itemKey: string, actor: string, err: unknown) {
   const now = new Date();
-  const { getTarget } = await import('./targets.js');
   const current = await getTarget(targetId);
   if (current && current.status === RUNNING_STATUS[kind]) {
     await updateTarget(

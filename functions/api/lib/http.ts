@@ -118,6 +118,8 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
   const byKey = new Map(mine.map((r) => [routeKey(r.method, fullPath(r)), r]));
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
+    // The request's clock reading, taken once for everything the request decides.
+    const now = new Date();
     const route = byKey.get(routeKey(event.httpMethod ?? '', event.resource ?? ''));
     try {
       if (!route) throw problems.notFound('ROUTE_NOT_FOUND', 'No route matches this method and path.');
@@ -133,7 +135,7 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
 
       // Machine clients (tokens with only target scopes) have a budget of their own (SPEC §5).
       if (!isPublic && principal!.roles.size === 0 && principal!.targetIds.size > 0) {
-        const budget = await consumeTokenBudget(principal!.tokenId, new Date());
+        const budget = await consumeTokenBudget(principal!.tokenId, now);
         if (!budget.ok) {
           throw new ProblemError(429, 'RATE_LIMITED', `This target token has used its ${targetTokenBudget()} requests for this minute.`, undefined, { retryAfter: budget.retryAfterSeconds });
         }
@@ -160,7 +162,7 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
         body,
         headers,
         requestId,
-        now: new Date(),
+        now,
       });
       return json(result.status, result.body, { ...(result.headers ?? {}) });
     } catch (err) {

@@ -12,7 +12,7 @@ import { DECISION_ACTIONS } from './decisions.js';
 import { TARGET_STATUSES } from './targets.js';
 import { COMMAND_TYPES } from '../workflows.js';
 import type { AuditRecord, VerifyResult } from '../audit.js';
-import type { AttestationRecord, Blocker, LicenseRecord, ReleaseRecord, SigningKeyRecord, TargetRecord } from '../records.js';
+import type { AttestationRecord, Blocker, LicenseRecord, ReleaseRecord, SigningKeyRecord } from '../records.js';
 import type { PublicToken } from '../tokens.js';
 import type { CommandRecord, ExecutionStatus, ExecutionStep, StepStatus, WorkflowKind } from '../workflows.js';
 import type { RolloutItem, RolloutStatus, RolloutTargetItem, SkipCode, TargetOutcome, WaveItem, WaveKind, WaveStatus } from '../rollouts.js';
