@@ -1,6 +1,6 @@
 // The local runtime for the HTTP benches, in this process: an in-memory DynamoDB Local, tables under a
-// fresh prefix, the bootstrap admin token and the API server (the same handlers and authorizer as in AWS),
-// plus a small HTTP client that times each call. stop() takes it all down and restores the environment.
+// fresh prefix and the whole local runtime (local/runtime.ts: every function in its own environment with
+// its own IAM, as deployed), plus a small HTTP client that times each call. stop() takes it all down and restores the environment.
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -26,7 +26,7 @@ export interface LocalRuntime {
   stop(): Promise<void>;
 }
 
-const ENV_KEYS = ['DCP_DYNAMODB_ENDPOINT', 'DCP_TABLE_PREFIX', 'DCP_LOG_LEVEL', ...TABLE_IDS.map(tableEnvVar)];
+const ENV_KEYS = ['AWS_ENDPOINT_URL_DYNAMODB', 'AWS_ENDPOINT_URL_SFN', 'AWS_ENDPOINT_URL_SECRETS_MANAGER', 'AWS_ENDPOINT_URL_EVENTBRIDGE', 'AWS_REGION', 'AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'DCP_LOG_LEVEL', ...TABLE_IDS.map(tableEnvVar)];
 
 export async function startLocalRuntime(log: (message: string) => void): Promise<LocalRuntime> {
   const savedEnv = new Map(ENV_KEYS.map((key) => [key, process.env[key]]));
@@ -48,24 +48,18 @@ export async function startLocalRuntime(log: (message: string) => void): Promise
     stops.push(async () => low.destroy());
     await createTables(low, prefix);
 
-    // The adapters read these when called; set them before the first call (and before importing handlers).
-    process.env.DCP_DYNAMODB_ENDPOINT = emulator.endpoint;
-    process.env.DCP_TABLE_PREFIX = prefix;
+    // This process's own adapter calls (fixtures, direct reads) go to the emulator; the functions get theirs.
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = emulator.endpoint;
     process.env.DCP_LOG_LEVEL = 'silent';
-    for (const id of TABLE_IDS) delete process.env[tableEnvVar(id)];
-    // The adapters keep one client per process; an earlier section may have pointed it at another emulator.
+    const { startLocalRuntime: startRuntime } = await import('../local/runtime.js');
+    const runtime = await startRuntime({ tablePrefix: prefix, rolloutOnPublish: false, retryIntervalMs: 0 });
+    stops.push(() => runtime.close());
+    const server = { url: runtime.url };
+    const adminToken = runtime.adminToken;
     // Same marshalling options as functions/adapters/dynamo.ts.
     const documentClient = DynamoDBDocumentClient.from(low, {
       marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
     });
-    const { setDdbClient } = await import('../functions/adapters/dynamo.js');
-    setDdbClient(documentClient);
-
-    const { bootstrapAdminToken } = await import('../functions/adapters/tokens.js');
-    const adminToken = await bootstrapAdminToken();
-    const { startApiServer } = await import('../local/server.js');
-    const server = await startApiServer({ port: 0 });
-    stops.push(() => server.close());
 
     const call = async <T>(method: string, path: string, body?: unknown): Promise<CallResult<T>> => {
       const root = path.startsWith('/healthz') || path.startsWith('/openapi.json');

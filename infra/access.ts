@@ -101,16 +101,24 @@ export const API_WORKFLOW_ACCESS: Readonly<Partial<Record<ApiFunctionName, reado
  * a command step also stores the command its agent fetches. The entries below are what a step needs on
  * top of that.
  */
+/** What judging a decision reads (functions/adapters/facts.ts): the facts a target points to. */
+const DECISION_READS: TableGrants = { licenses: 'read', releases: 'read', signingKeys: 'read', policies: 'read', attestations: 'read', guards: 'read' };
+
 const STEP_EXTRA_TABLE_ACCESS: Readonly<Record<string, TableGrants>> = {
   // The same decision as POST /decisions: license, release and its signatures, policies, attestations, guards.
-  'policy-gate': { licenses: 'read', releases: 'read', signingKeys: 'read', policies: 'read', attestations: 'read', guards: 'read' },
+  'policy-gate': DECISION_READS,
   // The release's runtime requirements and the target policy's supported versions.
   'validate-runtime': { releases: 'read', policies: 'read' },
   // The secrets policy says which secrets a mode needs and where each comes from.
   'inject-secrets': { policies: 'read' },
   // Activation is recorded on the license (its targets are counted transactionally).
   'activate-license': { licenses: 'readWrite' },
-  'bind-release': { releases: 'read' },
+  // Binding re-judges the release with the decision's facts (D5): the same reads as the policy gate.
+  'bind-release': DECISION_READS,
+  // The release's migrations (D3).
+  'run-migrations': { releases: 'read' },
+  // Closing the run's open commands when it is blocked (D4).
+  'record-blockers': { commands: 'readWrite' },
   // The target policy's backupMaxAgeSeconds.
   'verify-backup': { policies: 'read' },
   'retain-rollback-package': { releases: 'read' },

@@ -47,9 +47,12 @@ export class DcpFunction extends Construct {
   readonly function: nodejs.NodejsFunction;
   readonly role: iam.Role;
   readonly logGroup: logs.LogGroup;
+  /** The handler module, relative to the project root: the local runtime bundles the same file. */
+  readonly entry: string;
 
   constructor(scope: Construct, id: string, props: DcpFunctionProps) {
     super(scope, id);
+    this.entry = props.entry;
 
     this.logGroup = new logs.LogGroup(this, 'Logs', {
       retention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,

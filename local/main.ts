@@ -10,7 +10,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { TABLE_IDS, tableEnvVar } from '../functions/core/tables.js';
 import { localDynamoDbClient, startDynamoDbLocal } from './dynamodb-local.js';
 import { createTables } from './tables.js';
 
@@ -45,14 +44,12 @@ async function main(): Promise<void> {
   } finally {
     client.destroy();
   }
-  process.env.DCP_DYNAMODB_ENDPOINT = dynamoDb.endpoint;
-  process.env.DCP_TABLE_PREFIX = TABLE_PREFIX;
-  // Per-table names from the environment (the AWS way) would win over the prefix.
-  for (const id of TABLE_IDS) delete process.env[tableEnvVar(id)];
+  // This process's own adapter calls (recovery, the bootstrap token) go to DynamoDB Local directly.
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamoDb.endpoint;
 
   // Imported only now: the adapters read the environment set above.
   const { startLocalRuntime } = await import('./runtime.js');
-  const runtime = await startLocalRuntime({ dataDir, port, host, adminToken: await adminTokenFor(dataDir) });
+  const runtime = await startLocalRuntime({ tablePrefix: TABLE_PREFIX, dataDir, port, host, adminToken: await adminTokenFor(dataDir) });
   stops.push(() => runtime.close());
   const { adminToken } = runtime;
 

@@ -65,6 +65,14 @@ export class LocalSecretStore implements SecretStore {
     });
   }
 
+  /** The secret's tag and creation time, or undefined when there is none (Secrets Manager's DescribeSecret). */
+  describe(name: string): Promise<(SecretRef & { createdBy: string; createdAt: string }) | undefined> {
+    return this.serial(async () => {
+      const stored = (await this.load()).secrets[name];
+      return stored ? { name, ref: localSecretRef(name), createdBy: stored.createdBy, createdAt: stored.createdAt } : undefined;
+    });
+  }
+
   delete(name: string): Promise<void> {
     return this.serial(async () => {
       const data = await this.load();

@@ -14,24 +14,11 @@ import type {
 import { ROUTES, fullPath, type ApiGroup, type RouteSpec } from '../functions/core/routes/index.js';
 import { GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE, problemDocument } from '../functions/core/problems.js';
 
-type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
-type Authorizer = (event: APIGatewayRequestAuthorizerEvent) => Promise<APIGatewayAuthorizerResult>;
+/** Invokes the Lambda function behind a route group (or the authorizer) as API Gateway does. */
+export type InvokeApiFunction = (group: ApiGroup | 'authorizer', event: unknown) => Promise<unknown>;
 
-/** Group → its Lambda module, imported on first use like a cold start. */
-const GROUP_MODULES: Record<ApiGroup, () => Promise<{ handler: ApiHandler }>> = {
-  system: () => import('../functions/api/system.js'),
-  tokens: () => import('../functions/api/tokens.js'),
-  policies: () => import('../functions/api/policies.js'),
-  decisions: () => import('../functions/api/decisions.js'),
-  licenses: () => import('../functions/api/licenses.js'),
-  targets: () => import('../functions/api/targets.js'),
-  runs: () => import('../functions/api/runs.js'),
-  releases: () => import('../functions/api/releases.js'),
-  audit: () => import('../functions/api/audit.js'),
-  executions: () => import('../functions/api/executions.js'),
-  commands: () => import('../functions/api/commands.js'),
-  rollouts: () => import('../functions/api/rollouts.js'),
-};
+/** API Gateway's integration timeout for REST APIs (29 s). */
+export const INTEGRATION_TIMEOUT_MS = 29_000;
 
 /** The largest payload API Gateway accepts; the handlers apply the API's own 256 KiB limit. */
 const GATEWAY_MAX_BYTES = 10 * 1024 * 1024;
@@ -119,6 +106,10 @@ function singleValues(h: IncomingMessage['headers']): Record<string, string> {
 }
 
 export interface HandleOptions {
+  /** The local Lambda service's invoke for the function of a group (local/lambda.ts). */
+  readonly invoke: InvokeApiFunction;
+  /** Replaces the 29 s integration timeout (tests). */
+  readonly integrationTimeoutMs?: number;
   /** Extra handlers (local-only routes such as /local/faults) tried before the route table. */
   readonly extra?: (method: string, path: string, req: IncomingMessage, body: Buffer) => Promise<APIGatewayProxyResult | undefined>;
 }
@@ -153,9 +144,8 @@ async function handle(req: IncomingMessage, opts: HandleOptions): Promise<APIGat
 
   let authorizer: Record<string, unknown> | null = null;
   if (m.route.scopes.length > 0) {
-    const { handler: authorize } = (await import('../functions/api/authorizer.js')) as { handler: Authorizer };
     try {
-      const result = await authorize({
+      const result = (await opts.invoke('authorizer', {
         type: 'REQUEST',
         methodArn,
         resource: m.resource,
@@ -168,12 +158,13 @@ async function handle(req: IncomingMessage, opts: HandleOptions): Promise<APIGat
         multiValueQueryStringParameters: multiQuery,
         stageVariables: null,
         requestContext: { requestId, stage: STAGE, httpMethod: method, resourcePath: m.resource } as never,
-      } as APIGatewayRequestAuthorizerEvent);
+      } satisfies APIGatewayRequestAuthorizerEvent)) as APIGatewayAuthorizerResult;
       const allowed = result.policyDocument.Statement.some((s) => s.Effect === 'Allow');
       if (!allowed) return gateway('ACCESS_DENIED');
       authorizer = { ...(result.context ?? {}), principalId: result.principalId };
     } catch (e) {
-      if (e instanceof Error && e.message === 'Unauthorized') return gateway('UNAUTHORIZED');
+      // The authorizer answers 401 by failing with the message "Unauthorized" (Lambda's error shape).
+      if (e instanceof Error && (e as { shape?: { errorMessage?: string } }).shape?.errorMessage === 'Unauthorized') return gateway('UNAUTHORIZED');
       console.error(JSON.stringify({ level: 'error', message: 'authorizer failed', error: String(e) }));
       return gateway('AUTHORIZER_FAILURE');
     }
@@ -206,8 +197,27 @@ async function handle(req: IncomingMessage, opts: HandleOptions): Promise<APIGat
       identity: { sourceIp: req.socket.remoteAddress ?? '127.0.0.1' } as never,
     } as APIGatewayProxyEvent['requestContext'],
   };
-  const { handler } = await GROUP_MODULES[m.route.group]();
-  return handler(event);
+  const timeoutMs = opts.integrationTimeoutMs ?? INTEGRATION_TIMEOUT_MS;
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    const result = await Promise.race([
+      opts.invoke(m.route.group, event),
+      new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs))),
+    ]);
+    if (result === 'timeout') return gateway('INTEGRATION_TIMEOUT');
+    if (!isProxyResult(result)) return { ...gateway('DEFAULT_5XX'), statusCode: 502 };
+    return result;
+  } catch (e) {
+    // A function that fails (or times out in Lambda) is a 502 from a proxy integration.
+    console.error(JSON.stringify({ level: 'error', message: 'integration failed', group: m.route.group, error: String(e) }));
+    return { ...gateway('DEFAULT_5XX'), statusCode: 502 };
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+function isProxyResult(v: unknown): v is APIGatewayProxyResult {
+  return typeof v === 'object' && v !== null && typeof (v as APIGatewayProxyResult).statusCode === 'number';
 }
 
 export interface ApiServer {
@@ -216,7 +226,7 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function startApiServer(opts: { port?: number; host?: string } & HandleOptions = {}): Promise<ApiServer> {
+export async function startApiServer(opts: { port?: number; host?: string } & HandleOptions): Promise<ApiServer> {
   const server = createServer((req, res) => {
     handle(req, opts)
       .then((result) => send(res, result))

@@ -71,6 +71,11 @@ export class SimulatedAgents implements SimulatedAgentHost {
     return encodePublicKey(publicKeyFromSecret(identity!.secretKey));
   }
 
+  /** Whether this host holds the agent of `targetId` (a simulated target). */
+  async hasAgent(targetId: string): Promise<boolean> {
+    return (await this.identity(targetId, false)) !== undefined;
+  }
+
   commandStored(command: AgentCommand): void {
     if (this.closed) return;
     const done = this.answer(command)

@@ -61,7 +61,24 @@ export interface LocalEngineOptions {
    * with LOST at recovery. Default: functions/steps/reconcile.ts, and compensate() for LOST.
    */
   compensate?: Compensate;
+  /**
+   * The state machines as deployed (local/deployment.ts): ARN, name and the synthesized definition of each
+   * kind. Without it the runner builds definitions from statemachines/*.asl.json itself (runner tests).
+   */
+  machines?: Partial<Record<EngineKind, { arn: string; name: string; definition: string; roleArn: string }>>;
+  /**
+   * Invokes the Lambda function a Task state names, as the state machine's role (local/lambda.ts). Its
+   * errors carry the errorType as name and the Lambda error shape as message, as Step Functions reports them.
+   */
+  invokeFunction?: (functionArn: string, payload: unknown, kind: EngineKind) => Promise<unknown>;
+  /** Delivers a "Step Functions Execution Status Change" event to the rules that match it (the reconciler). */
+  publishStatusChange?: (event: Record<string, unknown>) => Promise<void>;
 }
+
+/** Step Functions' limit on a state's input or output and on a task result (256 KiB, UTF-8). */
+export const MAX_STATE_PAYLOAD_BYTES = 256 * 1024;
+/** Step Functions' limit on the events of one execution's history. */
+export const MAX_HISTORY_EVENTS = 25_000;
 
 type Status = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -91,7 +108,7 @@ interface Waiter {
 interface LocalExecution extends ExecutionFile {
   abort?: () => void;
   /** Why the run is ending early: a stop (compensated) or a shutdown (left for recovery). */
-  ending?: { by: 'stop'; error: string; cause: string } | { by: 'shutdown' };
+  ending?: { by: 'stop'; error: string; cause: string } | { by: 'shutdown' } | { by: 'fail'; error: string; cause: string };
   attempts: Map<string, number>;
   tokens: Set<string>;
   inflight: Set<Promise<unknown>>;
@@ -154,6 +171,31 @@ export class LocalWorkflowEngine implements WorkflowEngine {
 
   constructor(private readonly opts: LocalEngineOptions = {}) {
     this.settings = { ...(opts.settings ?? {}) };
+  }
+
+  /** The ARN of a kind's state machine: the deployed one's when known. */
+  stateMachineArn(kind: EngineKind): string {
+    return this.opts.machines?.[kind]?.arn ?? localStateMachineArn(kind);
+  }
+
+  private executionArn(kind: EngineKind, name: string): string {
+    return `${this.stateMachineArn(kind).replace(':stateMachine:', ':execution:')}:${name}`;
+  }
+
+  kindOfStateMachine(arn: string): EngineKind | undefined {
+    return (MACHINE_KINDS as readonly EngineKind[]).find((k) => this.stateMachineArn(k) === arn);
+  }
+
+  parseExecutionArn(arn: string): { kind: EngineKind; name: string } | undefined {
+    const m = /^(arn:aws:states:[^:]*:[^:]*):execution:([^:]+):([^:]+)$/.exec(arn);
+    if (!m) return undefined;
+    const kind = this.kindOfStateMachine(`${m[1]}:stateMachine:${m[2]}`);
+    return kind ? { kind, name: m[3]! } : undefined;
+  }
+
+  /** The kind of the run waiting on a task token (Step Functions authorizes SendTask* on its state machine). */
+  machineOfToken(token: string): EngineKind | undefined {
+    return this.waiters.get(token)?.execution.kind;
   }
 
   // ---- WorkflowEngine -------------------------------------------------------------------------------
@@ -284,7 +326,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     const exec: LocalExecution = {
       kind,
       name,
-      executionArn: localExecutionArn(kind, name),
+      executionArn: this.executionArn(kind, name),
       input: JSON.parse(JSON.stringify(input ?? {})) as unknown,
       status: 'RUNNING',
       startedAt: new Date().toISOString(),
@@ -323,7 +365,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       overrides: { taskResourceLocalHandlers: handlers, retryIntervalOverrides },
       context: {
         Execution: { Id: exec.executionArn, Name: exec.name, StartTime: exec.startedAt },
-        StateMachine: { Id: localStateMachineArn(exec.kind), Name: `dcp-${exec.kind}` },
+        StateMachine: { Id: this.stateMachineArn(exec.kind), Name: this.opts.machines?.[exec.kind]?.name ?? `dcp-${exec.kind}` },
         // The real token and retry count are put into each task's payload by runTask.
         Task: { Token: 'local-token-see-payload' },
         State: { RetryCount: 0 },
@@ -336,7 +378,12 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       exec.output = await execution.result;
       exec.status = 'SUCCEEDED';
     } catch (e) {
-      if (e instanceof ExecutionAbortedError) {
+      if (e instanceof ExecutionAbortedError && exec.ending?.by === 'fail') {
+        // A terminal error of Step Functions itself (States.DataLimitExceeded): no Catch sees it.
+        exec.status = 'FAILED';
+        exec.error = exec.ending.error;
+        exec.cause = exec.ending.cause;
+      } else if (e instanceof ExecutionAbortedError) {
         exec.status = 'ABORTED';
         if (exec.ending?.by === 'stop') {
           exec.error = exec.ending.error;
@@ -388,8 +435,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
         await this.opts.compensate(exec.name, exec.status, new Date(), failure);
         return;
       }
-      const { handler } = await import('../functions/steps/reconcile.js');
-      await handler({
+      const event = {
         version: '0',
         id: randomUUID(),
         'detail-type': 'Step Functions Execution Status Change',
@@ -400,7 +446,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
         resources: [exec.executionArn],
         detail: {
           executionArn: exec.executionArn,
-          stateMachineArn: localStateMachineArn(exec.kind),
+          stateMachineArn: this.stateMachineArn(exec.kind),
           name: exec.name,
           status: exec.status,
           startDate: Date.parse(exec.startedAt),
@@ -409,22 +455,35 @@ export class LocalWorkflowEngine implements WorkflowEngine {
           cause: exec.cause ?? null,
           input: JSON.stringify(exec.input ?? {}),
         },
-      });
+      };
+      if (this.opts.publishStatusChange) {
+        await this.opts.publishStatusChange(event);
+        return;
+      }
+      const { handler } = await import('../functions/steps/reconcile.js');
+      await handler(event as never);
     } catch (e) {
       log('error', 'reconciler could not compensate', { executionId: exec.name, status: exec.status, error: String(e) });
     }
   }
 
   private async runTask(exec: LocalExecution, task: TaskInfo, params: Json): Promise<Json> {
+    if (Buffer.byteLength(JSON.stringify(params) ?? '') > MAX_STATE_PAYLOAD_BYTES) {
+      this.failExecution(exec, 'States.DataLimitExceeded', `The state/task '${task.name}' has an input with a size exceeding the maximum number of bytes service limit.`);
+      throw namedError('States.DataLimitExceeded', 'input over 256 KiB');
+    }
     // Let the event pump take the library's StateEntered first, so the history reads in order.
     await new Promise((r) => setImmediate(r));
     if (exec.ending || exec.status !== 'RUNNING') throw namedError('States.Aborted', 'The execution is ending.');
 
     const attempt = exec.attempts.get(task.name) ?? 0;
     exec.attempts.set(task.name, attempt + 1);
-    const raw = task.lambdaInvoke && isObject(params) && isObject(params.Payload) ? params.Payload : params;
     const token = task.callback ? newTaskToken() : undefined;
-    const payload = isObject(raw) ? ({ ...raw, attempt, ...(token ? { taskToken: token } : {}) } as unknown as StepPayload) : (raw as unknown as StepPayload);
+    // The context object paths the library does not know, filled as Step Functions fills them: a state
+    // whose Parameters do not ask for $$.Task.Token does not get one, exactly as in AWS.
+    params = fillContext(params, { token, attempt, executionName: exec.name });
+    const raw = task.lambdaInvoke && isObject(params) && isObject(params.Payload) ? params.Payload : params;
+    const payload = raw as unknown as StepPayload;
     const timeoutMs = this.settings.taskTimeoutMs ?? (task.timeoutSeconds !== undefined ? task.timeoutSeconds * 1000 : undefined);
     const heartbeatMs = task.callback ? (this.settings.heartbeatMs ?? (task.heartbeatSeconds !== undefined ? task.heartbeatSeconds * 1000 : undefined)) : undefined;
 
@@ -456,7 +515,12 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       // A handler still running when the timeout wins may fail later: nobody waits for it any more.
       work.catch(() => undefined);
       const output = await Promise.race([work, timeout]);
-      this.event(exec, 'TaskSucceeded', task.name, { output: JSON.stringify(output) });
+      const text = JSON.stringify(output);
+      if (Buffer.byteLength(text ?? '') > MAX_STATE_PAYLOAD_BYTES) {
+        this.failExecution(exec, 'States.DataLimitExceeded', `The state/task '${task.name}' returned a result with a size exceeding the maximum number of bytes service limit.`);
+        throw namedError('States.DataLimitExceeded', 'result over 256 KiB');
+      }
+      this.event(exec, 'TaskSucceeded', task.name, { output: text });
       return output;
     } catch (e) {
       const error = e instanceof Error ? e : new Error(String(e));
@@ -481,6 +545,10 @@ export class LocalWorkflowEngine implements WorkflowEngine {
       throw blockedError(spec, `Simulated permanent failure of "${task.name}" (local fault).`);
     }
     if (task.resource === START_EXECUTION_SYNC) return (await this.runChild(payload as unknown as Json)) as unknown as StepResult;
+    if (!this.opts.handler && this.opts.invokeFunction) {
+      if (!task.functionName) throw namedError('States.Runtime', `The Task state "${task.name}" names no FunctionName`);
+      return (await this.opts.invokeFunction(task.functionName, payload, exec.kind)) as StepResult;
+    }
     const handler = await this.handlerFor(task.name, task.functionName);
     return handler(payload);
   }
@@ -491,7 +559,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
    */
   private async runChild(params: Json): Promise<Json> {
     const p = params as { StateMachineArn?: string; Name?: string; Input?: unknown };
-    const kind = MACHINE_KINDS.find((k) => localStateMachineArn(k) === p.StateMachineArn);
+    const kind = p.StateMachineArn ? this.kindOfStateMachine(p.StateMachineArn) : undefined;
     if (!kind || !p.Name) throw namedError('States.Runtime', `Cannot start a child of ${String(p.StateMachineArn)}`);
     try {
       await this.start(kind, p.Name, p.Input ?? {});
@@ -503,7 +571,7 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     if (status !== 'SUCCEEDED') {
       throw namedError('States.TaskFailed', JSON.stringify({ execution: p.Name, status, error: child?.error ?? null, cause: child?.cause ?? null }));
     }
-    return { ExecutionArn: child?.executionArn ?? localExecutionArn(kind, p.Name), Output: (child?.output ?? {}) as Json, Status: 'SUCCEEDED' } as unknown as Json;
+    return { ExecutionArn: child?.executionArn ?? this.executionArn(kind, p.Name), Output: (child?.output ?? {}) as Json, Status: 'SUCCEEDED' } as unknown as Json;
   }
 
   private registerWaiter(exec: LocalExecution, token: string, heartbeatMs: number | undefined): Promise<Json> {
@@ -538,6 +606,13 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     clearTimeout(waiter.heartbeatTimer);
     this.waiters.delete(token);
     waiter.execution.tokens.delete(token);
+  }
+
+  /** End a run with a terminal Step Functions error that no Retry or Catch handles. */
+  private failExecution(exec: LocalExecution, error: string, cause: string): void {
+    if (exec.ending) return;
+    exec.ending = { by: 'fail', error, cause };
+    this.interrupt(exec, namedError(error, cause));
   }
 
   /** End every wait of a run (and the run itself when `abort`), so its handlers unwind. */
@@ -613,6 +688,10 @@ export class LocalWorkflowEngine implements WorkflowEngine {
   }
 
   private event(exec: LocalExecution, type: string, state: string | undefined, details: Record<string, unknown>, at = Date.now()): void {
+    if (exec.events.length >= MAX_HISTORY_EVENTS - 1 && exec.status === 'RUNNING' && !exec.ending) {
+      // Step Functions fails a run whose history would pass 25,000 events.
+      this.failExecution(exec, 'States.Runtime', `The execution reached the maximum number of history events (${MAX_HISTORY_EVENTS}).`);
+    }
     exec.events.push({ id: exec.events.length + 1, timestamp: new Date(at).toISOString(), type, ...(state ? { state } : {}), details });
     exec.dirty = true;
     void this.flush(exec);
@@ -686,6 +765,11 @@ export class LocalWorkflowEngine implements WorkflowEngine {
 
   private async definitionFor(kind: EngineKind): Promise<StateMachineDefinition> {
     if (this.opts.definition) return this.opts.definition(kind);
+    const deployed = this.opts.machines?.[kind];
+    if (this.opts.machines) {
+      if (!deployed) throw namedError('StateMachineDoesNotExist', `The stack deploys no ${kind} state machine`);
+      return JSON.parse(deployed.definition) as StateMachineDefinition;
+    }
     return defaultDefinition(kind);
   }
 
@@ -796,6 +880,7 @@ function prepare(asl: StateMachineDefinition): { definition: StateMachineDefinit
         ...(typeof state.TimeoutSeconds === 'number' ? { timeoutSeconds: state.TimeoutSeconds } : {}),
         ...(typeof state.HeartbeatSeconds === 'number' ? { heartbeatSeconds: state.HeartbeatSeconds } : {}),
       });
+      if (state.Parameters) state.Parameters = markContextPaths(state.Parameters);
       state.TimeoutSeconds = LIBRARY_TASK_TIMEOUT_SECONDS;
       delete state.TimeoutSecondsPath;
       delete state.HeartbeatSeconds;
@@ -803,6 +888,40 @@ function prepare(asl: StateMachineDefinition): { definition: StateMachineDefinit
     }
   }
   return { definition, tasks };
+}
+
+/** Context object paths aws-local-stepfunctions lacks, and the marker each is replaced by until the task runs. */
+const CONTEXT_MARKERS: Readonly<Record<string, string>> = {
+  '$$.Task.Token': '\u0000dcp:Task.Token',
+  '$$.State.RetryCount': '\u0000dcp:State.RetryCount',
+  '$$.Execution.Name': '\u0000dcp:Execution.Name',
+};
+
+function markContextPaths(value: Json): Json {
+  if (Array.isArray(value)) return value.map(markContextPaths);
+  if (!isObject(value)) return value;
+  const out: Record<string, Json> = {};
+  for (const [k, v] of Object.entries(value)) {
+    if (k.endsWith('.$') && typeof v === 'string' && CONTEXT_MARKERS[v]) out[k.slice(0, -2)] = CONTEXT_MARKERS[v];
+    else out[k] = markContextPaths(v);
+  }
+  return out;
+}
+
+function fillContext(value: Json, ctx: { token: string | undefined; attempt: number; executionName: string }): Json {
+  if (Array.isArray(value)) return value.map((v) => fillContext(v, ctx));
+  if (typeof value === 'string') {
+    if (value === CONTEXT_MARKERS['$$.Task.Token']) {
+      // Step Functions refuses a definition that asks for a token outside .waitForTaskToken; here it fails the task.
+      if (ctx.token === undefined) throw namedError('States.Runtime', '$$.Task.Token is only defined for .waitForTaskToken tasks');
+      return ctx.token;
+    }
+    if (value === CONTEXT_MARKERS['$$.State.RetryCount']) return ctx.attempt;
+    if (value === CONTEXT_MARKERS['$$.Execution.Name']) return ctx.executionName;
+    return value;
+  }
+  if (!isObject(value)) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillContext(v, ctx)]));
 }
 
 function retryableStates(def: StateMachineDefinition): string[] {

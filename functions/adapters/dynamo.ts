@@ -1,45 +1,31 @@
-// The DynamoDB document client, created once per module, and table-name resolution: in AWS each table's
-// name arrives in its own environment variable (set by the CDK stack together with the grant); locally and
-// in tests a prefix is put before the logical id.
+// The DynamoDB document client, created once per module, and table-name resolution: each table's name
+// arrives in its own environment variable, set by the CDK stack together with the grant (infra/function.ts
+// bindTable). A function that reads a table it was not given fails loudly here, locally as in AWS: the
+// local runtime runs every function with its synthesized environment (local/lambda.ts). The client is
+// configured the SDK's standard way (region, credentials, AWS_ENDPOINT_URL_DYNAMODB from the environment).
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient, QueryCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
-import { localTableName, tableEnvVar, type TableId } from '../core/tables.js';
+import { tableEnvVar, type TableId } from '../core/tables.js';
 
 let client: DynamoDBDocumentClient | undefined;
 
-/** The shared document client. Locally DCP_DYNAMODB_ENDPOINT points it at DynamoDB Local. */
+/** The shared document client. */
 export function ddb(): DynamoDBDocumentClient {
-  if (!client) {
-    const endpoint = process.env.DCP_DYNAMODB_ENDPOINT;
-    const base = new DynamoDBClient(
-      endpoint
-        ? {
-            endpoint,
-            region: process.env.AWS_REGION ?? 'local',
-            credentials: { accessKeyId: 'local', secretAccessKey: 'local' },
-          }
-        : {},
-    );
-    client = DynamoDBDocumentClient.from(base, {
-      marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
-    });
-  }
+  client ??= DynamoDBDocumentClient.from(new DynamoDBClient({}), {
+    marshallOptions: { removeUndefinedValues: true, convertEmptyValues: false },
+  });
   return client;
 }
 
-/** Replace the client (tests wrap it with middleware that records commands). */
-export function setDdbClient(next: DynamoDBDocumentClient): void {
+/** Replace the client (tests wrap it with middleware that records commands; undefined: a new one). */
+export function setDdbClient(next: DynamoDBDocumentClient | undefined): void {
   client = next;
 }
 
 export function tableName(id: TableId): string {
-  const fromEnv = process.env[tableEnvVar(id)];
-  if (fromEnv) return fromEnv;
-  const prefix = process.env.DCP_TABLE_PREFIX;
-  if (prefix === undefined) {
-    throw new Error(`No table name for "${id}": set ${tableEnvVar(id)} (AWS) or DCP_TABLE_PREFIX (local)`);
-  }
-  return localTableName(prefix, id);
+  const name = process.env[tableEnvVar(id)];
+  if (!name) throw new Error(`No table name for "${id}": ${tableEnvVar(id)} is not set (is the table bound to this function?)`);
+  return name;
 }
 
 /** A failed ConditionExpression, matched by name (importing the class pulls every error schema in). */

@@ -118,18 +118,25 @@ export class StepFunctionsEngine implements WorkflowEngine {
       const out = await this.client.send(
         new GetExecutionHistoryCommand({ executionArn: executionArnOf(stateMachineArn(kind), name), nextToken, maxResults: 1000, includeExecutionData: true }),
       );
-      for (const e of out.events ?? []) items.push(toItem(e));
+      for (const e of out.events ?? []) items.push(toItem(e, items[items.length - 1]));
       nextToken = out.nextToken;
     } while (nextToken);
     return items;
   }
 }
 
-function toItem(e: HistoryEvent): HistoryItem {
+/**
+ * One history event in the engine's shape. Only StateEntered/StateExited events name their state; the task
+ * events between them (TaskScheduled, TaskSucceeded, ...) belong to the state last entered, as the Step
+ * Functions console shows them.
+ */
+function toItem(e: HistoryEvent, previous: HistoryItem | undefined): HistoryItem {
   const { id, timestamp, type, previousEventId: _p, ...rest } = e;
   void _p;
   const details = Object.values(rest).find((v) => v && typeof v === 'object') as Record<string, unknown> | undefined;
-  const state = (details as { name?: string } | undefined)?.name;
+  const named = (details as { name?: string } | undefined)?.name;
+  const inherits = !named && previous?.state && !String(previous.type).endsWith('StateExited') && !String(type).startsWith('Execution');
+  const state = named ?? (inherits ? previous.state : undefined);
   return {
     id: Number(id ?? 0),
     timestamp: (timestamp ?? new Date(0)).toISOString(),

@@ -5,7 +5,7 @@ import { BatchGetCommand, GetCommand } from '@aws-sdk/lib-dynamodb';
 import { factKeyList, factKeys, assembleFacts, type DecisionFacts, type FactItems, type ItemRef } from '../core/decisions.js';
 import { POLICY_KINDS, type PolicyDocuments, type PolicyKind } from '../core/policies.js';
 import type { TargetRecord } from '../core/records.js';
-import { TABLE_IDS, type TableId } from '../core/tables.js';
+import type { TableId } from '../core/tables.js';
 import { ddb, tableName } from './dynamo.js';
 import { policyFromItem, type StoredPolicy } from './policies.js';
 
@@ -27,10 +27,13 @@ function sameKey(a: Record<string, unknown>, b: Record<string, string>): boolean
 export async function loadFacts(target: TargetRecord, releaseId: string | undefined): Promise<LoadedFacts> {
   const keys = factKeys(target, releaseId);
   const refs = factKeyList(keys);
-  const byTable = new Map<string, TableId>(TABLE_IDS.map((id) => [tableName(id), id]));
+  // Only the tables this decision reads: a function is given the names of its own tables, no others.
+  const byTable = new Map<string, TableId>();
   const request: Record<string, { Keys: Record<string, string>[]; ConsistentRead: boolean }> = {};
   for (const ref of refs) {
-    (request[tableName(ref.table)] ??= { Keys: [], ConsistentRead: true }).Keys.push(ref.key);
+    const name = tableName(ref.table);
+    byTable.set(name, ref.table);
+    (request[name] ??= { Keys: [], ConsistentRead: true }).Keys.push(ref.key);
   }
   const found: { table: TableId; item: Record<string, unknown> }[] = [];
   let pending: typeof request | undefined = request;

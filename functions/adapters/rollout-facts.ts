@@ -9,7 +9,7 @@ import { assembleFacts, decide, factKeys, type FactItems, type ItemRef } from '.
 import { POLICY_KINDS, type DeploymentMode, type PolicyDocuments, type PolicyKind } from '../core/policies.js';
 import type { ReleaseRecord, TargetRecord } from '../core/records.js';
 import { skipReason, type RolloutCandidate } from '../core/rollouts.js';
-import { TABLE_IDS, TABLES, type TableId } from '../core/tables.js';
+import { TABLES, type TableId } from '../core/tables.js';
 import { TRUST_SET_KEY } from '../core/guards.js';
 import { ddb, queryAll, tableName } from './dynamo.js';
 import { policyFromItem, policyHeadKey, type StoredPolicy } from './policies.js';
@@ -55,7 +55,8 @@ export async function batchGetItems(refs: readonly ItemRef[], consistentRead: bo
   const chunks: ItemRef[][] = [];
   for (let i = 0; i < list.length; i += BATCH_GET_KEYS) chunks.push(list.slice(i, i + BATCH_GET_KEYS));
 
-  const byName = new Map<string, TableId>(TABLE_IDS.map((id) => [tableName(id), id]));
+  // Only the tables the refs name: a function is given the names of its own tables, no others.
+  const byName = new Map<string, TableId>([...new Set(list.map((r) => r.table))].map((id) => [tableName(id), id]));
   const found = new Map<string, Record<string, unknown>>();
   await forEachLimited(chunks, PARALLEL_REQUESTS, async (chunk) => {
     let pending: Record<string, { Keys: Key[]; ConsistentRead: boolean }> | undefined = {};

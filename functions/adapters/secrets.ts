@@ -5,7 +5,6 @@ import {
   DeleteSecretCommand,
   DescribeSecretCommand,
   GetSecretValueCommand,
-  ListSecretsCommand,
   ResourceExistsException,
   ResourceNotFoundException,
   SecretsManagerClient,
@@ -28,7 +27,11 @@ export interface SecretStore {
   read(name: string): Promise<string | undefined>;
   /** Delete at once, without a recovery window, so the name can be reused. Missing is fine. */
   delete(name: string): Promise<void>;
-  list(prefix: string): Promise<SecretRef[]>;
+  /**
+   * The secret's reference and the run that created it (its tag), or undefined when there is none. One
+   * DescribeSecret per name: ListSecrets would need `Resource: "*"`, which no step is granted.
+   */
+  describe(name: string): Promise<(SecretRef & { createdBy?: string }) | undefined>;
 }
 
 export class SecretOwnedElsewhereError extends Error {
@@ -90,14 +93,14 @@ export class SecretsManagerStore implements SecretStore {
     }
   }
 
-  async list(prefix: string): Promise<SecretRef[]> {
-    const refs: SecretRef[] = [];
-    let NextToken: string | undefined;
-    do {
-      const out = await this.client.send(new ListSecretsCommand({ Filters: [{ Key: 'name', Values: [prefix] }], NextToken }));
-      for (const s of out.SecretList ?? []) if (s.Name?.startsWith(prefix)) refs.push({ name: s.Name, ref: s.ARN! });
-      NextToken = out.NextToken;
-    } while (NextToken);
-    return refs;
+  async describe(name: string): Promise<(SecretRef & { createdBy?: string }) | undefined> {
+    try {
+      const out = await this.client.send(new DescribeSecretCommand({ SecretId: name }));
+      const createdBy = out.Tags?.find((t) => t.Key === CREATED_BY_TAG)?.Value;
+      return { name, ref: out.ARN!, ...(createdBy ? { createdBy } : {}) };
+    } catch (e) {
+      if (e instanceof ResourceNotFoundException) return undefined;
+      throw e;
+    }
   }
 }

@@ -33,8 +33,13 @@ export const handler = defineStep('inject-secrets', async (ctx) => {
     throw blockedError(spec, `Target ${target.id} has no encryptionKey, so its secrets cannot be delivered.`);
   }
   const required = Object.entries((await getPolicy('secrets')).document.required[target.mode]).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const prefix = targetSecretName(target.id, '');
-  const existing = new Map((await store.list(prefix)).map((r) => [r.name, r] as const));
+  // Each secret the mode needs, looked up by name (DescribeSecret; the role has no ListSecrets).
+  const existing = new Map<string, SecretRef>();
+  for (const [name, source] of required) {
+    if (source === 'customer-provided') continue;
+    const found = await store.describe(targetSecretName(target.id, name));
+    if (found) existing.set(found.name, found);
+  }
   const ours = new Set(execution.effects?.secrets ?? []);
 
   const generated = required.filter(([, source]) => source === 'generated').map(([name]) => targetSecretName(target.id, name));

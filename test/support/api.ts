@@ -1,5 +1,6 @@
-// Integration harness: the local API server (same handlers, same authorizer, same events as API Gateway)
-// on a random port, over this file's own DynamoDB Local tables, called through real HTTP.
+// Integration harness: the local control plane (local/runtime.ts: every function in its own environment
+// with its own IAM, API Gateway's events) on a random port, over this file's own DynamoDB Local tables,
+// called through real HTTP.
 import { afterAll, beforeAll } from 'vitest';
 import { useLocalTables, type LocalTables } from './ddb.js';
 
@@ -59,13 +60,13 @@ export function useApi(): Api {
   let url = '';
   let adminToken = '';
   let close: (() => Promise<void>) | undefined;
+  // The whole local runtime: every route runs in its own function with its deployed environment and IAM.
   beforeAll(async () => {
-    const { bootstrapAdminToken } = await import('../../functions/adapters/tokens.js');
-    const { startApiServer } = await import('../../local/server.js');
-    adminToken = await bootstrapAdminToken();
-    const server = await startApiServer({ port: 0 });
-    url = server.url;
-    close = server.close;
+    const { startLocalRuntime } = await import('../../local/runtime.js');
+    const runtime = await startLocalRuntime({ tablePrefix: tables.prefix, rolloutOnPublish: false, retryIntervalMs: 0 });
+    url = runtime.url;
+    adminToken = runtime.adminToken;
+    close = () => runtime.close();
   });
   afterAll(async () => {
     await close?.();

@@ -5,7 +5,7 @@ import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { beforeAll, inject } from 'vitest';
 import { localDynamoDbClient } from '../../local/dynamodb-local.js';
 import { createTables } from '../../local/tables.js';
-import { TABLE_IDS, tableEnvVar } from '../../functions/core/tables.js';
+import { TABLE_IDS, localTableName, tableEnvVar } from '../../functions/core/tables.js';
 
 export interface LocalTables {
   readonly endpoint: string;
@@ -16,7 +16,7 @@ export interface LocalTables {
 }
 
 /**
- * Sets DCP_DYNAMODB_ENDPOINT and a fresh DCP_TABLE_PREFIX right away (before the file's tests import or
+ * Sets AWS_ENDPOINT_URL_DYNAMODB and a fresh table prefix right away (before the file's tests import or
  * call any adapter) and creates the tables in beforeAll.
  */
 export function useLocalTables(): LocalTables {
@@ -24,10 +24,14 @@ export function useLocalTables(): LocalTables {
   if (!endpoint) throw new Error('No DynamoDB Local endpoint: is test/support/global-setup.ts configured?');
   const prefix = `t${process.env.VITEST_POOL_ID ?? '0'}_${randomBytes(4).toString('hex')}_`;
 
-  process.env.DCP_DYNAMODB_ENDPOINT = endpoint;
+  // The test process's own adapter calls (fixtures, assertions) reach DynamoDB Local directly, with this
+  // file's table names in the variables the functions get from the stack.
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
+  process.env.AWS_REGION ??= 'us-east-1';
+  process.env.AWS_ACCESS_KEY_ID ??= 'local';
+  process.env.AWS_SECRET_ACCESS_KEY ??= 'local';
   process.env.DCP_TABLE_PREFIX = prefix;
-  // Per-table names from the environment (the AWS way) would win over the prefix.
-  for (const id of TABLE_IDS) delete process.env[tableEnvVar(id)];
+  for (const id of TABLE_IDS) process.env[tableEnvVar(id)] = localTableName(prefix, id);
 
   let client: DynamoDBClient | undefined;
   const tables: LocalTables = {

@@ -24,6 +24,11 @@ export interface LocalRuntimeHarness {
    * tables and data folder, which recovers them.
    */
   restart(opts?: Omit<LocalRuntimeOptions, 'dataDir' | 'adminToken'>): Promise<LocalRuntime>;
+  /**
+   * Invoke the Lambda function a Task state of a deployed state machine names (its FunctionName), with
+   * `payload` as that state's Payload — the function runs with its own environment and IAM.
+   */
+  invokeState(state: string, payload: unknown): Promise<any>;
   /** Poll GET /executions/{id} until it is no longer RUNNING; answers the execution. */
   waitForExecution(id: string, timeoutMs?: number): Promise<any>;
 }
@@ -32,7 +37,7 @@ export function useLocalRuntime(opts: Omit<LocalRuntimeOptions, 'dataDir'> = {})
   process.env.DCP_LOG_LEVEL ??= 'silent';
   const tables = useLocalTables();
   // Publishing does not start rollouts unless a test asks: most tests drive updates themselves.
-  const base: LocalRuntimeOptions = { retryIntervalMs: 0, rolloutOnPublish: false, ...opts };
+  const base: LocalRuntimeOptions = { retryIntervalMs: 0, rolloutOnPublish: false, tablePrefix: tables.prefix, ...opts };
   let dataDir = '';
   let runtime: LocalRuntime | undefined;
   beforeAll(async () => {
@@ -73,6 +78,10 @@ export function useLocalRuntime(opts: Omit<LocalRuntimeOptions, 'dataDir'> = {})
       runtime = await startLocalRuntime({ ...base, ...next, dataDir, adminToken });
       return runtime;
     },
+    invokeState(state, payload) {
+      const arn = taskFunctionArn(harness.runtime, state);
+      return harness.runtime.lambda.invoke(arn, payload);
+    },
     async waitForExecution(id, timeoutMs = 20_000) {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
@@ -89,4 +98,23 @@ export function useLocalRuntime(opts: Omit<LocalRuntimeOptions, 'dataDir'> = {})
     },
   };
   return harness;
+}
+
+/** The FunctionName of the Task state `state` in any deployed state machine (nested states included). */
+export function taskFunctionArn(runtime: LocalRuntime, state: string): string {
+  const find = (states: Record<string, any>): string | undefined => {
+    for (const [name, s] of Object.entries(states)) {
+      if (name === state && s.Type === 'Task' && typeof s.Parameters?.FunctionName === 'string') return s.Parameters.FunctionName;
+      for (const inner of [...(s.Branches ?? []), ...(s.ItemProcessor ? [s.ItemProcessor] : []), ...(s.Iterator ? [s.Iterator] : [])]) {
+        const found = find(inner.States);
+        if (found) return found;
+      }
+    }
+    return undefined;
+  };
+  for (const machine of runtime.deployment.stateMachines) {
+    const found = find(JSON.parse(machine.definition).States);
+    if (found) return found;
+  }
+  throw new Error(`No deployed state machine has a Task state "${state}"`);
 }

@@ -4,7 +4,6 @@
 // can never act on a command the run has no record of.
 import type { TargetRecord } from '../../core/records.js';
 import type { CommandRecord, CommandType, ExecutionRecord } from '../../core/workflows.js';
-import { simulatedAgentHost } from '../../adapters/agent-host.js';
 import { agentView, commandId, completeCommandItem } from '../../adapters/commands.js';
 import type { StateWrite } from '../../adapters/audit.js';
 import { ddb, isConditionFailure, tableName } from '../../adapters/dynamo.js';
@@ -30,16 +29,6 @@ export interface CommandPlan {
 
 class AlreadyAnswered extends Error {
   override readonly name = 'AlreadyAnswered';
-}
-
-/** Tell a simulated agent (local runtime only) that work is waiting for it. */
-export function notifyAgent(target: Pick<TargetRecord, 'agent'>, command: CommandRecord): void {
-  if (target.agent !== 'simulated') return;
-  try {
-    simulatedAgentHost()?.commandStored(agentView(command));
-  } catch (e) {
-    log('warn', 'simulated agent was not notified', { commandId: command.id, error: String(e) });
-  }
 }
 
 /** Store the step's command with its task token, mark the step WAITING, and notify a simulated agent. */
@@ -95,7 +84,6 @@ export async function sendCommand(ctx: StepContext, plan: CommandPlan): Promise<
     if (!(e instanceof AlreadyAnswered)) throw e;
     return { status: 'WAITING', result: { summary: `${summary} (already answered)`, commandId: command.id, ...plan.details } };
   }
-  notifyAgent(target, command);
   return { status: 'WAITING', result: { summary, commandId: command.id, ...plan.details } };
 }
 

@@ -16,7 +16,7 @@ import type { CommandRecord, ExecutionRecord, ExecutionStep } from '../../core/w
 import { getExecution } from '../../adapters/executions.js';
 import { secretStore } from '../../adapters/secrets.js';
 import { log } from '../../api/lib/log.js';
-import { closeOpenCommands, fireAndForgetCommand, notifyAgent } from './command.js';
+import { closeOpenCommands, fireAndForgetCommand } from './command.js';
 import { commit } from './store.js';
 
 export type { CompensationReason } from '../../core/compensation.js';
@@ -135,7 +135,6 @@ export async function compensate(
     now,
   );
   if (!written.written) return { executionId, skipped: 'compensated concurrently' };
-  if (written.target) for (const command of sent) notifyAgent(written.target, command);
   // A halted rollout stops its update runs: they report `halted`; anything else ended the run as failed.
   await notifyParent(written.execution, reason === 'ABORTED' ? 'halted' : 'failed');
   log('info', 'run compensated', { executionId, reason, status, blockers: blockers.map((b) => b.code) });
