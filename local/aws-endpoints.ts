@@ -57,8 +57,20 @@ export interface AwsEndpointsOptions {
   readonly createdByTag: string;
 }
 
+/**
+ * Answers a call in place of the local service, after IAM has allowed it (tests that stand in for a
+ * service, as aws-sdk-client-mock would in-process); undefined lets the local service answer.
+ */
+export type Interceptor = (op: string, input: Json, caller: string) => Promise<Json | undefined> | Json | undefined;
+
+export type InterceptedService = 'sfn' | 'secretsmanager' | 'events';
+
 export interface AwsEndpoints {
   readonly url: string;
+  /** Put `handler` in front of a service (tests); answers a function that removes it. */
+  intercept(service: InterceptedService, handler: Interceptor): () => void;
+  /** Hear every DynamoDB call as it arrives (op, request, calling role's logical id); answers a remover. */
+  observeDynamoDb(listener: (op: string, input: Json, caller: string) => void): () => void;
   /** Calls refused, for tests: `{principal, action, resource}`. */
   readonly denials: { principal: string; action: string; resource: string }[];
   close(): Promise<void>;
@@ -76,6 +88,15 @@ class AwsError extends Error {
 
 export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsEndpoints> {
   const denials: AwsEndpoints['denials'] = [];
+  const interceptors: Record<InterceptedService, Interceptor[]> = { sfn: [], secretsmanager: [], events: [] };
+  let observers: ((op: string, input: Json, caller: string) => void)[] = [];
+  const intercepted = async (service: InterceptedService, op: string, input: Json, principal: Principal) => {
+    for (const handler of interceptors[service]) {
+      const out = await handler(op, input, principal.kind === 'role' ? principal.role.logicalId : 'runtime');
+      if (out !== undefined) return out;
+    }
+    return undefined;
+  };
   const dynamo = new URL(opts.dynamoDbEndpoint);
 
   const authorize = async (principal: Principal, requests: AuthRequest[]) => {
@@ -95,6 +116,7 @@ export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsE
 
   async function dynamodb(req: IncomingMessage, res: ServerResponse, body: Buffer, op: string, principal: Principal) {
     const input = JSON.parse(body.toString('utf8') || '{}') as Json;
+    for (const o of observers) o(op, input, principal.kind === 'role' ? principal.role.logicalId : 'runtime');
     await authorize(principal, dynamoRequests(op, input, tableArn));
     const answer = await forward(req, body);
     if (answer.status === 200 && opts.onItemWritten) notifyWrites(op, input, opts);
@@ -123,6 +145,9 @@ export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsE
   }
 
   async function sfn(op: string, input: Json, principal: Principal): Promise<Json> {
+    await authorize(principal, sfnRequests(op, input));
+    const faked = await intercepted('sfn', op, input, principal);
+    if (faked !== undefined) return faked;
     const engine = opts.sfn();
     const execution = (executionArn: string) => {
       const parsed = engine.parseExecutionArn(String(executionArn));
@@ -148,20 +173,17 @@ export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsE
     switch (op) {
       case 'StartExecution': {
         const kind = engine.kindOfStateMachine(String(input.stateMachineArn));
-        await authorize(principal, [{ action: 'states:StartExecution', resource: String(input.stateMachineArn) }]);
         if (!kind) throw new AwsError(400, 'StateMachineDoesNotExist', `State Machine Does Not Exist: '${String(input.stateMachineArn)}'`);
         const name = typeof input.name === 'string' ? input.name : crypto.randomUUID();
         const out = await engine.start(kind, name, input.input === undefined ? {} : JSON.parse(String(input.input)));
         return { executionArn: out.executionArn, startDate: Date.now() / 1000 };
       }
       case 'StopExecution': {
-        await authorize(principal, [{ action: 'states:StopExecution', resource: String(input.executionArn) }]);
         const { kind, name } = execution(input.executionArn);
         await engine.stop(kind, name, String(input.error ?? ''), String(input.cause ?? ''));
         return { stopDate: Date.now() / 1000 };
       }
       case 'DescribeExecution': {
-        await authorize(principal, [{ action: 'states:DescribeExecution', resource: String(input.executionArn) }]);
         const { kind, name } = execution(input.executionArn);
         const d = await engine.describe(kind, name);
         if (!d) throw new AwsError(400, 'ExecutionDoesNotExist', `Execution Does Not Exist: '${String(input.executionArn)}'`);
@@ -179,7 +201,6 @@ export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsE
         };
       }
       case 'GetExecutionHistory': {
-        await authorize(principal, [{ action: 'states:GetExecutionHistory', resource: String(input.executionArn) }]);
         const { kind, name } = execution(input.executionArn);
         const all = await engine.history(kind, name);
         const ordered = input.reverseOrder ? [...all].reverse() : all;
@@ -208,6 +229,8 @@ export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsE
   }
 
   async function secretsmanager(op: string, input: Json, principal: Principal): Promise<Json> {
+    const faked = interceptors.secretsmanager.length ? await intercepted('secretsmanager', op, input, principal) : undefined;
+    if (faked !== undefined) return faked;
     const tag = opts.createdByTag;
     const existing = async (id: string) => {
       const name = secretNameOf(String(id));
@@ -273,6 +296,8 @@ export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsE
         return { action: 'events:PutEvents', resource: bus.startsWith('arn:') ? bus : arn('events', `event-bus/${bus}`) };
       }),
     );
+    const faked = await intercepted('events', op, input, principal);
+    if (faked !== undefined) return faked;
     const out: Json[] = [];
     for (const e of entries) out.push({ EventId: await opts.bus().put(e) });
     return { FailedEntryCount: 0, Entries: out };
@@ -318,12 +343,41 @@ export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsE
   return {
     url: `http://127.0.0.1:${port}`,
     denials,
+    observeDynamoDb(listener) {
+      observers.push(listener);
+      return () => {
+        observers = observers.filter((o) => o !== listener);
+      };
+    },
+    intercept(service, handler) {
+      interceptors[service].push(handler);
+      return () => {
+        interceptors[service] = interceptors[service].filter((h) => h !== handler);
+      };
+    },
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
         server.close(() => resolve());
       }),
   };
+}
+
+/**
+ * What IAM evaluates for a Step Functions call whose resource is in the request (StartExecution on the state
+ * machine, the execution calls on the execution); SendTask* are judged on the token's state machine later.
+ */
+function sfnRequests(op: string, input: Json): AuthRequest[] {
+  switch (op) {
+    case 'StartExecution':
+      return [{ action: 'states:StartExecution', resource: String(input.stateMachineArn) }];
+    case 'StopExecution':
+    case 'DescribeExecution':
+    case 'GetExecutionHistory':
+      return [{ action: `states:${op}`, resource: String(input.executionArn) }];
+    default:
+      return [];
+  }
 }
 
 /** What IAM evaluates for one DynamoDB call: one action and resource per table, index or transaction item. */

@@ -180,14 +180,27 @@ export class LocalLambda {
     const worker = new Worker(WORKER_FILE, {
       env: this.environmentOf(fn),
       workerData: { bundle, entry: fn.entry },
-      stdout: quiet,
-      stderr: quiet,
+      // The environment's output comes through here, line by line, as CloudWatch Logs receives it.
+      stdout: true,
+      stderr: true,
       // Lambda's memory setting bounds the heap of the environment.
       resourceLimits: { maxOldGenerationSizeMb: Math.max(128, fn.memoryMb) },
     });
-    if (quiet) {
-      worker.stdout.resume();
-      worker.stderr.resume();
+    for (const [stream, write] of [
+      [worker.stdout, (line: string) => console.log(line)],
+      [worker.stderr, (line: string) => console.error(line)],
+    ] as const) {
+      let buffered = '';
+      stream.setEncoding('utf8');
+      stream.on('data', (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split('\n');
+        buffered = lines.pop() ?? '';
+        if (!quiet) for (const line of lines) if (line) write(line);
+      });
+      stream.on('end', () => {
+        if (!quiet && buffered) write(buffered);
+      });
     }
     const env: Environment = { worker, ready: Promise.resolve(), dead: false };
     pool.all.add(env);

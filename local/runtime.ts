@@ -13,7 +13,7 @@
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
-import { setWorkflowEngine } from '../functions/adapters/engine.js';
+import { setWorkflowEngine, stateMachineEnvVar } from '../functions/adapters/engine.js';
 import { CREATED_BY_TAG, setSecretStore } from '../functions/adapters/secrets.js';
 import { LOCAL_AGENT_HOST_ENV } from '../functions/adapters/agent-host.js';
 import { setEventPublisher } from '../functions/adapters/events.js';
@@ -194,6 +194,11 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     log: (message, fields) => log('error', message, fields),
   });
 
+  // This process's own code (recovery, test fixtures) may start and read runs and publish, as an operator's
+  // tools would: the state machines and the bus in the variables the adapters read.
+  for (const kind of MACHINE_KINDS) if (machines[kind]) process.env[stateMachineEnvVar(kind)] = machines[kind]!.arn;
+  const eventBus = deployment.functions.map((f) => f.environment.DCP_EVENT_BUS).find(Boolean);
+  if (eventBus) process.env.DCP_EVENT_BUS = eventBus;
   // This process's own SDK clients go to the local endpoints too (recovery compensates through them).
   process.env.AWS_ENDPOINT_URL_SFN = aws.url;
   process.env.AWS_ENDPOINT_URL_SECRETS_MANAGER = aws.url;

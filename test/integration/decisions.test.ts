@@ -386,35 +386,26 @@ describe('DynamoDB commands of one decision', () => {
 
   it('reads the target with one GetItem and its facts with one BatchGetItem, then appends the audit record; no Query or Scan', async () => {
     const t = await readyTarget('commands');
-    const sent: Sent[] = [];
-    let recording = false;
-    // The API server runs in this process and its handlers share the ddb() singleton, so middleware on the
-    // client's stack sees every command the authorizer and the decision handler send.
-    ddb().middlewareStack.add(
-      (next, context) => async (args) => {
-        if (recording) {
-          const input = args.input as Record<string, any>;
-          sent.push({ command: String(context.commandName), tables: tablesOf(input), keys: keysOf(input) });
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'decisionCommandRecorder' },
-    );
+    const sent: (Sent & { caller: string })[] = [];
+    // Every DynamoDB call reaches the local endpoint signed by its function's role: record them there.
+    const stop = api.runtime.aws.observeDynamoDb((op, input, caller) => sent.push({ command: `${op}Command`, tables: tablesOf(input), keys: keysOf(input), caller }));
     let r;
     try {
-      recording = true;
       r = await api.call('POST', '/decisions', { body: { targetId: t.id, action: 'provision', releaseId: REL } });
     } finally {
-      recording = false;
-      ddb().middlewareStack.remove('decisionCommandRecorder');
+      stop();
     }
     expect(r.status, r.text).toBe(200);
     expect(r.body.decision).toBe('allow');
 
     // The authorizer's token lookup is not part of the decision path.
-    const authorizer = sent.filter((s) => s.tables.includes('tokens'));
+    const { apiFunctions } = api.runtime.deployment;
+    const strip = ({ caller: _c, ...rest }: Sent & { caller: string }) => rest;
+    const authorizer = sent.filter((s) => s.caller === apiFunctions.authorizer!.role.logicalId).map(strip);
     expect(authorizer).toEqual([{ command: 'GetItemCommand', tables: ['tokens'], keys: 1 }]);
-    const decisionPath = sent.filter((s) => !s.tables.includes('tokens'));
+    // Only the two functions API Gateway calls for this route touched DynamoDB.
+    expect(new Set(sent.map((s) => s.caller))).toEqual(new Set([apiFunctions.authorizer!.role.logicalId, apiFunctions.decisions!.role.logicalId]));
+    const decisionPath = sent.filter((s) => s.caller === apiFunctions.decisions!.role.logicalId).map(strip);
     expect(decisionPath).toEqual([
       // The audit write (not counted by SPEC §4) reads its stream head alongside the target.
       { command: 'GetItemCommand', tables: ['audit'], keys: 1 },

@@ -415,7 +415,9 @@ describe('provisioning through the API with the simulated agent', () => {
   });
 
   it('blocks the target when its agent never answers (heartbeat timeout, retried, then caught)', async () => {
-    h.runtime.engine.settings.heartbeatMs = 150;
+    // Long enough for a step's own Lambda call (a cold start in its own environment) to answer its token,
+    // as a heartbeat in AWS must be: only the silent agent's waits run out.
+    h.runtime.engine.settings.heartbeatMs = 1000;
     try {
       const t = await registerTarget('sim-silent', false);
       const started = Date.now();
@@ -431,7 +433,7 @@ describe('provisioning through the API with the simulated agent', () => {
       expect(timedOut).toHaveLength(DEFAULT_POLICIES.provisioning.retry.maxAttempts + 1);
       expect(timedOut[0]!.details.error).toBe('States.HeartbeatTimeout');
       expect(history.some((e) => e.type === 'FailStateEntered' && e.state === 'Blocked')).toBe(true);
-      if (process.env.DCP_TIMINGS) console.info(`silent-agent run (heartbeat 150 ms): ${elapsed} ms`);
+      if (process.env.DCP_TIMINGS) console.info(`silent-agent run (heartbeat 1000 ms): ${elapsed} ms`);
     } finally {
       delete h.runtime.engine.settings.heartbeatMs;
     }

@@ -4,8 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { useApi } from '../support/api.js';
 import { licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
 
-process.env.DCP_TARGET_TOKEN_RATE_PER_MINUTE = '5';
-const api = useApi();
+// Set on the deployed functions, as a configuration update of their environment would.
+const api = useApi({ functionEnvironment: { DCP_TARGET_TOKEN_RATE_PER_MINUTE: '5' } });
 
 describe('per-token rate limit', () => {
   it('answers 429 with Retry-After once a target token spends its budget; other tokens are unaffected', async () => {

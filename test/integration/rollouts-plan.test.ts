@@ -12,7 +12,8 @@ import { useApi } from '../support/api.js';
 import { attestation, licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
 import { currentManifest, testKey } from '../unit/crypto/release-fixtures.js';
 import { ddb, tableName } from '../../functions/adapters/dynamo.js';
-import { setWorkflowEngine, type EngineKind, type WorkflowEngine } from '../../functions/adapters/engine.js';
+import type { EngineKind, WorkflowEngine } from '../../functions/adapters/engine.js';
+import { useFakeEngine } from '../support/fake-engine.js';
 import type { DeploymentMode } from '../../functions/core/policies.js';
 
 const api = useApi();
@@ -154,7 +155,7 @@ const SPECS: Spec[] = [
 const STABLE = SPECS.filter((s) => s.overrides?.channel !== 'beta').map((s) => s.id);
 
 beforeAll(async () => {
-  setWorkflowEngine(engine);
+  removeFake = useFakeEngine(api.runtime, engine);
   await ok('POST', '/signing-keys', { keyId: signer.keyId, publicKey: signer.publicKeyBase64 }, 201);
   await ok('POST', '/releases', manifest(BOUND), 201);
   await ok('POST', '/licenses', licenseBody('lic-shared'), 201);
@@ -167,7 +168,8 @@ beforeAll(async () => {
   await ok('POST', `/releases/${REVOKED}/revoke`, { reason: 'bad build' });
 });
 
-afterAll(() => setWorkflowEngine(undefined));
+let removeFake: (() => void) | undefined;
+afterAll(() => removeFake?.());
 
 async function controlRecords() {
   const out: { action: string; details: Record<string, any> }[] = [];
@@ -199,26 +201,18 @@ describe('POST /rollouts', () => {
   const queries: { table: string; index?: string }[] = [];
 
   it('plans a canary and batches, records the rest, starts the workflow (and never scans)', async () => {
-    // The API server runs in this process and shares the ddb() client: middleware sees every command.
-    let recording = false;
-    ddb().middlewareStack.add(
-      (next, context) => async (args) => {
-        if (recording) {
-          sent.push(String(context.commandName));
-          const input = args.input as { TableName?: string; IndexName?: string };
-          if (context.commandName === 'QueryCommand') queries.push({ table: input.TableName!, ...(input.IndexName ? { index: input.IndexName } : {}) });
-        }
-        return next(args);
-      },
-      { step: 'initialize', name: 'rolloutCommandRecorder' },
-    );
+    // The rollouts function's DynamoDB calls reach the local endpoint signed by its role: recorded there.
+    const rollouts = api.runtime.deployment.apiFunctions.rollouts!.role.logicalId;
+    const stop = api.runtime.aws.observeDynamoDb((op, input, caller) => {
+      if (caller !== rollouts) return;
+      sent.push(`${op}Command`);
+      if (op === 'Query') queries.push({ table: input.TableName, ...(input.IndexName ? { index: input.IndexName } : {}) });
+    });
     let r;
     try {
-      recording = true;
       r = await api.call('POST', '/rollouts', { body: { releaseId: NEXT, waveSize: 8 } });
     } finally {
-      recording = false;
-      ddb().middlewareStack.remove('rolloutCommandRecorder');
+      stop();
     }
     expect(r.status, r.text).toBe(202);
     rolloutId = r.body.id;

@@ -1,10 +1,12 @@
 // Starting runs (SPEC §7.1): Idempotency-Key replays, conflicting reuse, one run per target under
-// concurrency, refusal of revoked releases — against DynamoDB Local with a recording engine.
+// concurrency, refusal of revoked releases — against DynamoDB Local, with a recording engine standing in
+// for Step Functions at the local endpoint (the runs function still calls it with its own role).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useApi } from '../support/api.js';
 import { licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
 import { sampleSigned, signedBy, testKey } from '../unit/crypto/release-fixtures.js';
-import { setWorkflowEngine, type WorkflowEngine } from '../../functions/adapters/engine.js';
+import type { WorkflowEngine } from '../../functions/adapters/engine.js';
+import { useFakeEngine } from '../support/fake-engine.js';
 
 const api = useApi();
 const started: { kind: string; name: string; input: any }[] = [];
@@ -13,7 +15,7 @@ const engine: WorkflowEngine = {
   async start(kind, name, input) {
     if (failNextStart) {
       failNextStart = false;
-      throw new Error('StateMachineDoesNotExist');
+      throw Object.assign(new Error('State Machine Does Not Exist'), { name: 'StateMachineDoesNotExist' });
     }
     started.push({ kind, name, input });
     return { executionArn: `arn:local:${name}` };
@@ -30,7 +32,7 @@ const key = testKey('runs');
 const future = new Date(Date.now() + 90 * 86400_000).toISOString();
 
 beforeAll(async () => {
-  setWorkflowEngine(engine);
+  useFakeEngine(api.runtime, engine);
   await api.call('POST', '/licenses', { body: licenseBody('lic-runs') });
   await api.call('POST', '/signing-keys', { body: { keyId: key.keyId, publicKey: key.publicKeyBase64 } });
   for (const v of ['1.0.0', '1.1.0']) {

@@ -2,6 +2,7 @@
 // with its own IAM, API Gateway's events) on a random port, over this file's own DynamoDB Local tables,
 // called through real HTTP.
 import { afterAll, beforeAll } from 'vitest';
+import type { LocalRuntime, LocalRuntimeOptions } from '../../local/runtime.js';
 import { useLocalTables, type LocalTables } from './ddb.js';
 
 export interface CallResult<T = any> {
@@ -21,6 +22,8 @@ export interface CallOptions {
 
 export interface Api {
   readonly tables: LocalTables;
+  /** The local runtime behind the API (its functions, IAM, endpoints). */
+  readonly runtime: LocalRuntime;
   readonly url: string;
   readonly adminToken: string;
   call<T = any>(method: string, path: string, opts?: CallOptions): Promise<CallResult<T>>;
@@ -54,25 +57,31 @@ export async function httpCall<T = any>(url: string, adminToken: string, method:
   return { status: res.status, headers: res.headers, body: parsed as never, text };
 }
 
-export function useApi(): Api {
+export function useApi(opts: Pick<LocalRuntimeOptions, 'functionEnvironment'> = {}): Api {
   process.env.DCP_LOG_LEVEL ??= 'silent';
   const tables = useLocalTables();
   let url = '';
   let adminToken = '';
   let close: (() => Promise<void>) | undefined;
+  let runtime: LocalRuntime | undefined;
   // The whole local runtime: every route runs in its own function with its deployed environment and IAM.
   beforeAll(async () => {
     const { startLocalRuntime } = await import('../../local/runtime.js');
-    const runtime = await startLocalRuntime({ tablePrefix: tables.prefix, rolloutOnPublish: false, retryIntervalMs: 0 });
-    url = runtime.url;
-    adminToken = runtime.adminToken;
-    close = () => runtime.close();
+    const started = await startLocalRuntime({ tablePrefix: tables.prefix, rolloutOnPublish: false, retryIntervalMs: 0, ...opts });
+    runtime = started;
+    url = started.url;
+    adminToken = started.adminToken;
+    close = () => started.close();
   });
   afterAll(async () => {
     await close?.();
   });
   const api: Api = {
     tables,
+    get runtime() {
+      if (!runtime) throw new Error('the local runtime is not started yet (beforeAll)');
+      return runtime;
+    },
     get url() {
       return url;
     },

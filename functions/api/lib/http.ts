@@ -133,15 +133,16 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
       const principal = principalFromContext(event.requestContext?.authorizer as Record<string, unknown> | undefined);
       if (!isPublic && !principal) throw problems.unauthorized();
 
-      // Machine clients (tokens with only target scopes) have a budget of their own (SPEC §5).
+      const rawBody = parseBody(event, route, headers['content-type']);
+      if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, params, rawBody))) throw problems.forbidden();
+      // Machine clients (tokens with only target scopes) have a budget of their own (SPEC §5), counted only
+      // on the routes they may call: those functions hold the guards table the budget lives in (D6).
       if (!isPublic && principal!.roles.size === 0 && principal!.targetIds.size > 0) {
         const budget = await consumeTokenBudget(principal!.tokenId, now);
         if (!budget.ok) {
           throw new ProblemError(429, 'RATE_LIMITED', `This target token has used its ${targetTokenBudget()} requests for this minute.`, undefined, { retryAfter: budget.retryAfterSeconds });
         }
       }
-      const rawBody = parseBody(event, route, headers['content-type']);
-      if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, params, rawBody))) throw problems.forbidden();
 
       // A body-less POST is an empty object when the route's schema accepts one (e.g. a bare heartbeat).
       const bodyIn = rawBody === undefined && route.body && route.body.safeParse({}).success ? {} : rawBody;
