@@ -2,7 +2,7 @@
 // (functions/adapters/dynamo.ts) at the run's DynamoDB Local and gives the file its own set of tables.
 import { randomBytes } from 'node:crypto';
 import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { beforeAll, inject } from 'vitest';
+import { beforeAll, expect, inject } from 'vitest';
 import { localDynamoDbClient } from '../../local/dynamodb-local.js';
 import { createTables } from '../../local/tables.js';
 import { TABLE_IDS, localTableName, tableEnvVar } from '../../functions/core/tables.js';
@@ -43,6 +43,8 @@ export function useLocalTables(): LocalTables {
     },
   };
   beforeAll(async () => {
+    // Names this file in the IAM usage report of `npm run check:grants` (local/iam.ts).
+    process.env.DCP_IAM_USAGE_LABEL = expect.getState().testPath ?? '';
     await createTables(tables.client, prefix);
   });
   return tables;
