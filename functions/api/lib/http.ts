@@ -16,6 +16,7 @@ import {
 } from '../../core/problems.js';
 import { isAllowed, principalFromContext, type Principal } from '../../core/principal.js';
 import { log } from './log.js';
+import { IF_MATCH_PATTERN } from '../../core/schemas/common.js';
 import { consumeTokenBudget, targetTokenBudget } from '../../adapters/rate-limit.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -116,6 +117,8 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
     if (!impls[r.operationId]) throw new Error(`No implementation for ${r.operationId} in group ${group}`);
   }
   const byKey = new Map(mine.map((r) => [routeKey(r.method, fullPath(r)), r]));
+  // Path parameters are validated with the route's own schemas before any of them reaches a key.
+  const paramSchemas = new Map(mine.map((r) => [r, z.strictObject(r.params ?? {})]));
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
     // The request's clock reading, taken once for everything the request decides.
@@ -124,9 +127,9 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
     try {
       if (!route) throw problems.notFound('ROUTE_NOT_FOUND', 'No route matches this method and path.');
       const impl = impls[route.operationId]!;
-      const params: Record<string, string> = {};
+      const rawParams: Record<string, string> = {};
       // API Gateway passes path parameters already URL-decoded (the local gateway does the same).
-      for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') params[k] = v;
+      for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') rawParams[k] = v;
       const headers = lowerHeaders(event.headers);
 
       const isPublic = route.scopes.length === 0;
@@ -141,6 +144,7 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
         }
       }
       const rawBody = parseBody(event, route, headers['content-type']);
+      const params = validate(paramSchemas.get(route)!, rawParams, '/path') as Record<string, string>;
       if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, params, rawBody))) throw problems.forbidden();
 
       // A body-less POST is an empty object when the route's schema accepts one (e.g. a bare heartbeat).
@@ -180,9 +184,9 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
 export function requireIfMatch(req: ApiRequest): number {
   const h = req.headers['if-match'];
   if (h === undefined || h.trim() === '') throw problems.preconditionRequired();
-  const m = /^\s*(?:W\/)?"(\d{1,12})"\s*$/.exec(h) ?? /^\s*(\d{1,12})\s*$/.exec(h);
-  if (!m) throw problems.preconditionFailed(`If-Match ${JSON.stringify(h)} does not name a version; send the ETag you read.`);
-  return Number(m[1]);
+  const m = IF_MATCH_PATTERN.exec(h.trim());
+  if (!m) throw problems.preconditionFailed(`If-Match ${JSON.stringify(h.slice(0, 64))} does not name a version; send the ETag you read.`);
+  return Number(m[1] ?? m[2]);
 }
 
 export function etag(version: number): string {
