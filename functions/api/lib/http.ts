@@ -144,8 +144,10 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
         }
       }
       const rawBody = parseBody(event, route, headers['content-type']);
+      // The scope check compares ids only; the path parameters are validated right after it, before any of
+      // them reaches a key (so a token without the scope learns nothing about the shapes of ids).
+      if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, rawParams, rawBody))) throw problems.forbidden();
       const params = validate(paramSchemas.get(route)!, rawParams, '/path') as Record<string, string>;
-      if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, params, rawBody))) throw problems.forbidden();
 
       // A body-less POST is an empty object when the route's schema accepts one (e.g. a bare heartbeat).
       const bodyIn = rawBody === undefined && route.body && route.body.safeParse({}).success ? {} : rawBody;
