@@ -13,26 +13,27 @@ import { isUsablePublicKey, keyIdOf, PUBLIC_KEY_LENGTH, sign, SIGNATURE_LENGTH, 
 import { validateReleaseConfig } from './config-validation.js';
 import { DEPLOYMENT_MODES, type DeploymentMode } from './policies.js';
 import { ProblemError, type FieldError } from './problems.js';
-import { channelSchema } from './schemas/targets.js';
+import { channelSchema, componentName } from './schemas/targets.js';
+import { isoTimestamp, keyId, multilineText, text } from './schemas/common.js';
 import type { ReleaseRecord, SigningKeyRecord } from './records.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Schemas
 
-const KEY_ID = /^[0-9a-f]{64}$/;
 export const MAX_SIGNATURES = 16;
 /** Release ids are versions and travel in URL paths and DynamoDB keys. */
 const MAX_VERSION_LENGTH = 64;
 
 export const signatureEntrySchema = z.strictObject({
-  keyId: z.string().regex(KEY_ID, 'must be the lowercase hex SHA-256 of the raw public key'),
-  /** Standard base64 of the 64-byte signature; decoded strictly during verification. */
-  sig: z.string().min(1).max(200),
+  keyId,
+  /** Standard base64 of the 64-byte signature; decoded strictly during verification (so a non-canonical
+   * text is a RELEASE_SIGNATURE_INVALID, not a shape error). */
+  sig: multilineText(200).min(1),
 });
 
 /** The envelope is strict: exactly `signed` and `signatures`. */
 export const manifestEnvelopeSchema = z.strictObject({
-  signed: z.record(z.string(), z.unknown()),
+  signed: z.record(text(128, 1), z.unknown()),
   signatures: z
     .array(signatureEntrySchema)
     .max(MAX_SIGNATURES)
@@ -50,7 +51,9 @@ export type ManifestEnvelope = z.infer<typeof manifestEnvelopeSchema>;
 
 const semverVersion = z
   .string()
+  .min(5)
   .max(MAX_VERSION_LENGTH)
+  .regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?$/, 'must be a semantic version such as 2.4.0 or 3.0.0-beta.1')
   .refine((v) => semver.valid(v) === v, 'must be a semantic version such as 2.4.0 or 3.0.0-beta.1')
   .refine((v) => !v.includes('+'), 'build metadata is not allowed: versions must differ in precedence');
 
@@ -58,18 +61,19 @@ const semverRange = z
   .string()
   .min(1)
   .max(200)
+  .regex(/^[0-9A-Za-z.+<>=^~*| -]+$/, 'must be a semver range such as >=8.2')
   .refine((r) => semver.validRange(r) !== null, 'must be a valid semver range such as >=8.2');
 
-const timestamp = z.iso.datetime({ offset: true });
+const timestamp = isoTimestamp;
 const hexDigest = (min: number, max: number) =>
-  z.string().regex(new RegExp(`^[0-9a-fA-F]{${min},${max}}$`), min === max ? `must be ${min} hex digits` : `must be ${min} to ${max} hex digits`);
+  z.string().min(min).max(max).regex(new RegExp(`^[0-9a-fA-F]{${min},${max}}$`), min === max ? `must be ${min} hex digits` : `must be ${min} to ${max} hex digits`);
 
 export const ARTIFACT_KINDS = ['zip', 'compose', 'image', 'helm', 'sbom', 'other'] as const;
 /** Artifacts a self-hosted target can install from and keep as its rollback package. */
 export const SELF_HOSTED_PACKAGE_KINDS: readonly string[] = ['zip', 'compose'];
 
 export const artifactSchema = z.looseObject({
-  name: z.string().min(1).max(256),
+  name: text(256, 1),
   kind: z.enum(ARTIFACT_KINDS),
   sha256: hexDigest(64, 64),
   size: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
@@ -87,7 +91,7 @@ export const migrationSchema = z.looseObject({
  */
 export const signedReleaseSchema = z.looseObject({
   _type: z.literal('release'),
-  name: z.string().min(1).max(128),
+  name: text(128, 1),
   version: semverVersion,
   channel: channelSchema,
   publishedAt: timestamp,
@@ -95,13 +99,14 @@ export const signedReleaseSchema = z.looseObject({
   modes: z
     .array(z.enum(DEPLOYMENT_MODES))
     .min(1)
+    .max(DEPLOYMENT_MODES.length)
     .refine((modes) => new Set(modes).size === modes.length, 'modes must not repeat'),
   artifacts: z.array(artifactSchema).min(1).max(100),
   migrations: z.array(migrationSchema).max(10_000),
-  runtime: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'component names are lowercase'), semverRange),
+  runtime: z.record(componentName, semverRange),
   required: z.boolean(),
   minUpgradeFrom: semverVersion.optional(),
-  config: z.record(z.string().min(1).max(128), z.string().max(4096)),
+  config: z.record(text(128, 1), multilineText(4096)),
 });
 export type SignedRelease = z.infer<typeof signedReleaseSchema>;
 

@@ -20,25 +20,37 @@ export const SAAS_COMPONENTS = [
   'observability-stack', 'secrets-manager',
 ] as const;
 
-const semverRange = z.string().min(1).max(200);
+const semverRange = z.string().min(1).max(200).regex(/^[0-9A-Za-z.+<>=^~*| -]+$/, 'must be a semver range such as >=8.2');
 const modeList = z.array(deploymentMode).max(DEPLOYMENT_MODES.length);
+const component = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9-]*$/, 'component names are lower-case words joined by "-"');
+/** A required component, or alternatives `a|b` (at most 4). */
+const requiredComponent = z
+  .string()
+  .min(1)
+  .max(4 * 64 + 3)
+  .regex(/^[a-z0-9][a-z0-9-]*(?:\|[a-z0-9][a-z0-9-]*){0,3}$/, 'must be a component name or alternatives such as postgresql|mysql');
+const componentList = z.array(requiredComponent).max(64);
+/** Ages in seconds: at most a year. */
+const MAX_AGE_SECONDS = 366 * 86400;
+const ageSeconds = z.number().int().min(1).max(MAX_AGE_SECONDS);
+const secretName = z.string().min(1).max(128).regex(/^[A-Z][A-Z0-9_]*$/, 'must be an upper-case environment variable name');
 
 export const targetPolicyDocument = z.strictObject({
   /** Required runtime components per mode; `a|b` accepts either component. */
   requiredComponents: z.strictObject({
-    saas: z.array(z.string().min(1)).max(64),
-    'self-hosted': z.array(z.string().min(1)).max(64),
-    'white-label': z.array(z.string().min(1)).max(64),
-    'enterprise-private-cloud': z.array(z.string().min(1)).max(64),
+    saas: componentList,
+    'self-hosted': componentList,
+    'white-label': componentList,
+    'enterprise-private-cloud': componentList,
   }),
   /** Supported version ranges (semver; versions like `8.3` are coerced to `8.3.0`). */
-  supportedVersions: z.record(z.string().min(1), semverRange),
+  supportedVersions: z.record(component, semverRange),
   /** Heartbeats older than this block update and bind (customer-run modes). */
-  heartbeatMaxAgeSeconds: z.number().int().positive(),
+  heartbeatMaxAgeSeconds: ageSeconds,
   /** Self-hosted updates need a successful backup younger than this. */
-  backupMaxAgeSeconds: z.number().int().positive(),
+  backupMaxAgeSeconds: ageSeconds,
   /** SaaS deploy strategies that are allowed. */
-  saasStrategies: z.array(z.enum(['blue-green', 'rolling', 'in-place'])).min(1),
+  saasStrategies: z.array(z.enum(['blue-green', 'rolling', 'in-place'])).min(1).max(3),
 });
 export type TargetPolicy = z.infer<typeof targetPolicyDocument>;
 
@@ -71,17 +83,17 @@ export const secretSource = z.enum(['generated', 'secrets-manager', 'customer-pr
 export const secretsPolicyDocument = z.strictObject({
   /** Secrets each mode needs, each with where its value comes from (absent source: SECRETS_UNAVAILABLE). */
   required: z.strictObject({
-    saas: z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), secretSource),
-    'self-hosted': z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), secretSource),
-    'white-label': z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), secretSource),
-    'enterprise-private-cloud': z.record(z.string().regex(/^[A-Z][A-Z0-9_]*$/), secretSource),
+    saas: z.record(secretName, secretSource),
+    'self-hosted': z.record(secretName, secretSource),
+    'white-label': z.record(secretName, secretSource),
+    'enterprise-private-cloud': z.record(secretName, secretSource),
   }),
 });
 export type SecretsPolicy = z.infer<typeof secretsPolicyDocument>;
 
 export const attestationPolicyDocument = z.strictObject({
   requiredForModes: modeList,
-  maxAgeSeconds: z.number().int().positive(),
+  maxAgeSeconds: ageSeconds,
   /** Flags a passing attestation must report with exactly these values. */
   requiredFlags: z.strictObject({ appDebug: z.boolean() }).partial(),
   /** The attested releaseVersion must equal the target's bound release. */

@@ -4,6 +4,16 @@
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 export const PROBLEM_TYPE_PREFIX = 'urn:dcp:problem:';
 
+/** Bounds of a problem document (the OpenAPI Problem schema states them; problemDocument keeps them). */
+export const MAX_PROBLEM_ERRORS = 100;
+export const PROBLEM_LIMITS = { type: 96, title: 64, detail: 4096, code: 64, instance: 160, field: 1024 } as const;
+
+/** Cut a text to `max` characters, marking the cut; control characters become spaces. */
+function bounded(text: string, max: number): string {
+  const clean = text.replace(/[\u0000-\u001f]/g, ' ');
+  return clean.length <= max ? clean : `${clean.slice(0, max - 1)}…`;
+}
+
 export interface FieldError {
   readonly path: string;
   readonly message: string;
@@ -72,9 +82,11 @@ export function problemDocument(
     type: `${PROBLEM_TYPE_PREFIX}${code}`,
     title: titleFor(status),
     status,
-    detail,
+    detail: bounded(detail, PROBLEM_LIMITS.detail),
     code,
-    ...(errors && errors.length > 0 ? { errors } : {}),
+    ...(errors && errors.length > 0
+      ? { errors: errors.slice(0, MAX_PROBLEM_ERRORS).map((e) => ({ path: bounded(e.path, PROBLEM_LIMITS.field), message: bounded(e.message, PROBLEM_LIMITS.field) })) }
+      : {}),
   };
 }
 

@@ -8,7 +8,8 @@ import fc from 'fast-check';
 import { useApi } from '../support/api.js';
 import { attestation, CUSTOMER_RUNTIME, licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
 import { currentManifest, keyRecord, sampleSigned, testKey } from '../unit/crypto/release-fixtures.js';
-import { ROUTES, type RouteSpec } from '../../functions/core/routes/index.js';
+import { ROUTES, fullPath, type RouteSpec } from '../../functions/core/routes/index.js';
+import { openApiDocument } from '../../functions/core/openapi.js';
 import { DEFAULT_POLICIES, POLICY_KINDS, type PolicyKind } from '../../functions/core/policies.js';
 import { verifyManifest } from '../../functions/core/manifest.js';
 import { signStatement } from '../../functions/core/crypto/signed-statement.js';
@@ -475,5 +476,138 @@ describe('every write route refuses invalid bodies with a 4xx problem and change
       ['change-type', 'delete-required', 'duplicate-member', 'huge-string', 'json-scalar', 'not-json', 'unknown-member', 'wrap-in-array'].sort(),
     );
     if (process.env.DCP_FUZZ_RUNS === undefined) expect(Date.now() - startedAt).toBeLessThan(60_000);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Every documented bound of every member of every valid body: read from the generated OpenAPI document,
+// drawn just beyond (a 400 problem naming that member, nothing changed) and at it (no error about that
+// member). POST /releases is left out: every member of `signed` is covered by the signature, so a changed
+// one is RELEASE_SIGNATURE_INVALID before any bound is read (test/unit/manifest.test.ts covers its schema).
+
+type Schema = Record<string, any>;
+const openApi = openApiDocument() as Schema;
+
+function requestSchemaOf(route: RouteSpec): Schema {
+  return openApi.paths[fullPath(route)][route.method.toLowerCase()].requestBody.content['application/json'].schema;
+}
+
+/** The branch of a union that describes a value of this JSON kind. */
+function branchFor(s: Schema, value: unknown): Schema {
+  if (!s.anyOf) return s;
+  const kind = kindOf(value);
+  return s.anyOf.find((b: Schema) => b.type === kind || (b.type === 'integer' && kind === 'number')) ?? s;
+}
+
+/** The documented schema of the member at `path` of `body`, or undefined where the document leaves it open. */
+function documentedAt(root: Schema, body: unknown, path: Path): Schema | undefined {
+  let s: Schema | undefined = branchFor(root, body);
+  let v: unknown = body;
+  for (const k of path) {
+    if (!s) return undefined;
+    s = typeof k === 'number' ? s.items : (s.properties?.[k] ?? (typeof s.additionalProperties === 'object' ? s.additionalProperties : undefined));
+    v = (v as Record<string | number, unknown>)[k];
+    if (s) s = branchFor(s, v);
+  }
+  return s;
+}
+
+interface BoundCase {
+  route: RouteSpec;
+  entry: ValidBody;
+  member: string;
+  describe: string;
+  body: unknown;
+}
+
+/** Values just beyond each documented bound: maxLength + 1, minLength - 1, maximum + 1, minimum - 1, maxItems + 1. */
+function beyondCases(route: RouteSpec, entry: ValidBody): BoundCase[] {
+  const body = JSON.parse(JSON.stringify(entry.body()));
+  const root = requestSchemaOf(route);
+  const out: BoundCase[] = [];
+  for (const { path, value } of walk(body).filter((n) => n.path.length > 0)) {
+    const s = documentedAt(root, body, path);
+    if (!s) continue;
+    const member = `/${path.join('/')}`;
+    const add = (describe: string, next: unknown) => out.push({ route, entry, member, describe: `${member} ${describe}`, body: withMember(body, path, next) });
+    if (typeof value === 'string') {
+      if (typeof s.maxLength === 'number') add(`of ${s.maxLength + 1} characters (maxLength ${s.maxLength})`, (value + 'a'.repeat(s.maxLength + 1)).slice(0, s.maxLength + 1));
+      if (typeof s.minLength === 'number' && s.minLength > 0) add(`of ${s.minLength - 1} characters (minLength ${s.minLength})`, value.slice(0, s.minLength - 1));
+    } else if (typeof value === 'number') {
+      if (typeof s.maximum === 'number') add(`= ${s.maximum + 1} (maximum ${s.maximum})`, s.maximum + 1);
+      if (typeof s.minimum === 'number') add(`= ${s.minimum - 1} (minimum ${s.minimum})`, s.minimum - 1);
+    } else if (Array.isArray(value) && value.length > 0 && typeof s.maxItems === 'number') {
+      add(`with ${s.maxItems + 1} items (maxItems ${s.maxItems})`, Array.from({ length: s.maxItems + 1 }, (_, i) => value[i % value.length]));
+    }
+  }
+  return out;
+}
+
+/**
+ * Members whose value must equal something else (the posting target, the command of the path, a key's own
+ * hash): a padded value is refused for not being that thing, which says nothing about the bound.
+ */
+const MUST_MATCH = new Set(['postAttestation /statement/targetId', 'postCommandResult /statement/targetId', 'postCommandResult /statement/commandId']);
+
+/** Values at each documented bound that stay inside the documented pattern: integers at maximum and minimum, strings padded to maxLength. */
+function atBoundCases(route: RouteSpec, entry: ValidBody): BoundCase[] {
+  const body = JSON.parse(JSON.stringify(entry.body()));
+  const root = requestSchemaOf(route);
+  const out: BoundCase[] = [];
+  for (const { path, value } of walk(body).filter((n) => n.path.length > 0)) {
+    const s = documentedAt(root, body, path);
+    if (!s) continue;
+    const member = `/${path.join('/')}`;
+    if (MUST_MATCH.has(`${route.operationId} ${member}`)) continue;
+    const add = (describe: string, next: unknown) => out.push({ route, entry, member, describe: `${member} ${describe}`, body: withMember(body, path, next) });
+    if (typeof value === 'number' && s.type === 'integer') {
+      if (typeof s.maximum === 'number') add(`= ${s.maximum} (maximum)`, s.maximum);
+      if (typeof s.minimum === 'number') add(`= ${s.minimum} (minimum)`, s.minimum);
+    } else if (typeof value === 'string' && typeof s.maxLength === 'number' && s.maxLength > value.length && s.format === undefined && path.at(-1) !== 'cron') {
+      // (A cron expression padded to its length is no longer a cron expression: its own tests cover it.)
+      const padded = ['a', '0'].map((c) => value + c.repeat(s.maxLength - value.length)).find((v) => s.pattern === undefined || new RegExp(s.pattern).test(v));
+      if (padded !== undefined) add(`of ${s.maxLength} characters (maxLength)`, padded);
+    }
+  }
+  return out;
+}
+
+async function send(c: BoundCase) {
+  const path = concretePath(c.route, c.entry);
+  const headers: Record<string, string> = {};
+  if (c.route.requestHeaders?.includes('If-Match')) headers['if-match'] = (await api.call('GET', path)).headers.get('etag') ?? '"0"';
+  if (c.route.requestHeaders?.includes('Idempotency-Key')) headers['idempotency-key'] = `bound-${randomUUID()}`;
+  return api.call(c.route.method, path, { token: tokenFor(c.route), body: c.body, headers });
+}
+
+const boundRoutes = writeRoutes.filter((r) => !r.bodyCheckedByHandler);
+const errorPaths = (r: { body: any }) => ((r.body?.errors ?? []) as { path: string }[]).map((e) => e.path);
+
+describe('every documented bound: just beyond it is a 400 naming the member, at it the member is accepted', () => {
+  it('just beyond: 400 VALIDATION_FAILED naming the member, and nothing changed', async () => {
+    const cases = boundRoutes.flatMap((r) => beyondCases(r, validBodies[r.operationId]!));
+    expect(cases.length).toBeGreaterThan(100);
+    // Every family of bound is drawn somewhere.
+    for (const family of ['maxLength', 'minLength', 'maximum', 'minimum', 'maxItems']) expect(cases.some((c) => c.describe.includes(`(${family} `)), family).toBe(true);
+    const before = await snapshot();
+    for (const c of cases) {
+      const r = await send(c);
+      const context = `${c.route.operationId}: ${c.describe} → ${r.status} ${r.text.slice(0, 300)}`;
+      expect([r.status, r.body?.code], context).toEqual([400, 'VALIDATION_FAILED']);
+      expect(r.headers.get('content-type'), context).toBe(PROBLEM_CONTENT_TYPE);
+      expect(errorPaths(r), context).toContain(c.member);
+    }
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it('at the bound: no error names the member (and nothing answers 500)', async () => {
+    const cases = boundRoutes.flatMap((r) => atBoundCases(r, validBodies[r.operationId]!));
+    expect(cases.length).toBeGreaterThan(40);
+    const failures: string[] = [];
+    for (const c of cases) {
+      const r = await send(c);
+      if (r.status >= 500 || errorPaths(r).includes(c.member)) failures.push(`${c.route.operationId}: ${c.describe} → ${r.status} ${r.text.slice(0, 300)}`);
+    }
+    expect(failures).toEqual([]);
   });
 });

@@ -2,8 +2,9 @@
 // referenced with $ref, every $ref resolves, and the response schemas stay out of the handler bundles.
 import { describe, expect, it } from 'vitest';
 import { build } from 'esbuild';
-import { ROUTES, fullPath } from '../../functions/core/routes/index.js';
-import { openApiDocument } from '../../functions/core/openapi.js';
+import { API_GROUPS, ROUTES, fullPath } from '../../functions/core/routes/index.js';
+import { openApiDocument, problemStatuses } from '../../functions/core/openapi.js';
+import { PROBLEM_CONTENT_TYPE } from '../../functions/core/problems.js';
 import { RESPONSE_COMPONENTS, RESPONSE_SCHEMAS } from '../../functions/core/schemas/responses.js';
 
 type Json = Record<string, any>;
@@ -86,6 +87,60 @@ describe('response schemas', () => {
     expect(text).not.toContain('$schema');
     expect(text).not.toContain('$id');
     expect(doc.components.schemas.Target.additionalProperties).toBeUndefined();
+  });
+});
+
+describe('contract: tags, descriptions, parameters and problem answers', () => {
+  const operations = ROUTES.map((route) => ({ route, op: doc.paths[fullPath(route)][route.method.toLowerCase()] as Json }));
+
+  it('servers, info.contact, tags defined once, and a description and a defined tag for every operation', () => {
+    expect(doc.servers.length).toBeGreaterThan(0);
+    for (const server of doc.servers) expect(server.url).toMatch(/^https:\/\//);
+    expect(doc.info.contact.name).toBeTruthy();
+    const names = (doc.tags as Json[]).map((t) => t.name);
+    expect(names).toEqual([...API_GROUPS]);
+    for (const { route, op } of operations) {
+      expect(op.description, route.operationId).toMatch(/\S/);
+      expect(op.tags, route.operationId).toEqual([route.group]);
+    }
+  });
+
+  it('every path parameter is documented with its route schema: bounded length and a pattern', () => {
+    for (const { route, op } of operations) {
+      const inPath = (op.parameters ?? []).filter((p: Json) => p.in === 'path');
+      expect(inPath.map((p: Json) => p.name), route.operationId).toEqual([...route.path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]));
+      for (const p of inPath) {
+        expect(p.schema.maxLength, `${route.operationId} ${p.name}`).toBeLessThanOrEqual(200);
+        expect(p.schema.minLength, `${route.operationId} ${p.name}`).toBeGreaterThanOrEqual(1);
+        expect(typeof p.schema.pattern, `${route.operationId} ${p.name}`).toBe('string');
+      }
+    }
+    // One id schema: every target id in a path is documented the same way, and so is every body targetId.
+    const targetIds = operations.flatMap(({ route, op }) => (route.path.includes('/targets/{id}') ? op.parameters.filter((p: Json) => p.name === 'id') : []));
+    expect(new Set(targetIds.map((p: Json) => JSON.stringify(p.schema))).size).toBe(1);
+    const decide = operations.find(({ route }) => route.operationId === 'decide')!.op;
+    expect(decide.requestBody.content['application/json'].schema.properties.targetId).toEqual(targetIds[0].schema);
+  });
+
+  it('every operation lists the problem answers it can give, as problem documents; 429 carries Retry-After', () => {
+    const responses = doc.components.responses as Json;
+    for (const { route, op } of operations) {
+      const statuses = Object.keys(op.responses).filter((s) => /^[45]\d\d$/.test(s)).map(Number);
+      expect(statuses, route.operationId).toEqual(problemStatuses(route));
+      expect(statuses, route.operationId).toEqual(expect.arrayContaining([400, 429, 500]));
+      expect(statuses.includes(401) && statuses.includes(403), route.operationId).toBe(route.scopes.length > 0);
+      expect(statuses.includes(413) && statuses.includes(415), route.operationId).toBe(route.body !== undefined);
+      expect(statuses.includes(404), route.operationId).toBe(route.path.includes('{') || (route.problems ?? []).includes(404));
+      expect(statuses.includes(428), route.operationId).toBe(route.requestHeaders?.includes('If-Match') ?? false);
+      for (const status of statuses) {
+        const ref = op.responses[String(status)].$ref as string;
+        const response = responses[ref.replace('#/components/responses/', '')];
+        expect(response.description, `${route.operationId} ${status}`).toMatch(new RegExp(`^${status} `));
+        expect(response.content[PROBLEM_CONTENT_TYPE].schema).toEqual({ $ref: '#/components/schemas/Problem' });
+      }
+    }
+    expect(responses.TooManyRequests.headers['Retry-After'].schema).toMatchObject({ type: 'integer', minimum: 1 });
+    expect(operations.find(({ route }) => route.operationId === 'provisionTarget')!.op.responses).toHaveProperty('422');
   });
 });
 

@@ -16,6 +16,7 @@ import {
 } from '../../core/problems.js';
 import { isAllowed, principalFromContext, type Principal } from '../../core/principal.js';
 import { log } from './log.js';
+import { IF_MATCH_PATTERN } from '../../core/schemas/common.js';
 import { consumeTokenBudget, targetTokenBudget } from '../../adapters/rate-limit.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
@@ -116,6 +117,8 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
     if (!impls[r.operationId]) throw new Error(`No implementation for ${r.operationId} in group ${group}`);
   }
   const byKey = new Map(mine.map((r) => [routeKey(r.method, fullPath(r)), r]));
+  // Path parameters are validated with the route's own schemas before any of them reaches a key.
+  const paramSchemas = new Map(mine.map((r) => [r, z.strictObject(r.params ?? {})]));
   return async (event: APIGatewayProxyEvent): Promise<APIGatewayProxyResult> => {
     const requestId = event.requestContext?.requestId ?? 'unknown';
     // The request's clock reading, taken once for everything the request decides.
@@ -124,9 +127,9 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
     try {
       if (!route) throw problems.notFound('ROUTE_NOT_FOUND', 'No route matches this method and path.');
       const impl = impls[route.operationId]!;
-      const params: Record<string, string> = {};
+      const rawParams: Record<string, string> = {};
       // API Gateway passes path parameters already URL-decoded (the local gateway does the same).
-      for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') params[k] = v;
+      for (const [k, v] of Object.entries(event.pathParameters ?? {})) if (typeof v === 'string') rawParams[k] = v;
       const headers = lowerHeaders(event.headers);
 
       const isPublic = route.scopes.length === 0;
@@ -134,7 +137,10 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
       if (!isPublic && !principal) throw problems.unauthorized();
 
       const rawBody = parseBody(event, route, headers['content-type']);
-      if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, params, rawBody))) throw problems.forbidden();
+      // The scope check compares ids only; the path parameters are validated right after it, before any of
+      // them reaches a key (so a token without the scope learns nothing about the shapes of ids).
+      if (!isPublic && !isAllowed(route, principal!, targetIdOf(route, rawParams, rawBody))) throw problems.forbidden();
+      const params = validate(paramSchemas.get(route)!, rawParams, '/path') as Record<string, string>;
       // Machine clients (tokens with only target scopes) have a budget of their own (SPEC §5), counted only
       // on the routes they may call: those functions hold the guards table the budget lives in (D6).
       if (!isPublic && principal!.roles.size === 0 && principal!.targetIds.size > 0) {
@@ -181,9 +187,9 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
 export function requireIfMatch(req: ApiRequest): number {
   const h = req.headers['if-match'];
   if (h === undefined || h.trim() === '') throw problems.preconditionRequired();
-  const m = /^\s*(?:W\/)?"(\d{1,12})"\s*$/.exec(h) ?? /^\s*(\d{1,12})\s*$/.exec(h);
-  if (!m) throw problems.preconditionFailed(`If-Match ${JSON.stringify(h)} does not name a version; send the ETag you read.`);
-  return Number(m[1]);
+  const m = IF_MATCH_PATTERN.exec(h.trim());
+  if (!m) throw problems.preconditionFailed(`If-Match ${JSON.stringify(h.slice(0, 64))} does not name a version; send the ETag you read.`);
+  return Number(m[1] ?? m[2]);
 }
 
 export function etag(version: number): string {

@@ -1,14 +1,12 @@
 import * as z from 'zod';
 import { defineRoutes } from './types.js';
-import { identifier, MAX_PAGE_SIZE } from '../schemas/common.js';
+import { ID_MAX_LENGTH, identifier, listQuery } from '../schemas/common.js';
 
-export const auditStream = z.string().regex(/^(control|target:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$/, 'must be control or target:<id>');
+export const auditStream = z.string().min(7).max('target:'.length + ID_MAX_LENGTH.id).regex(/^(control|target:[A-Za-z0-9][A-Za-z0-9._-]{0,63})$/, 'must be control or target:<id>');
 
-export const auditListQuery = z.strictObject({
+export const auditListQuery = listQuery.extend({
   stream: auditStream.optional(),
   targetId: identifier.optional(),
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE_SIZE).optional(),
-  cursor: z.string().min(1).max(2048).optional(),
 });
 export const auditVerifyQuery = z.strictObject({ stream: auditStream.optional(), targetId: identifier.optional() });
 

@@ -1,19 +1,19 @@
 import * as z from 'zod';
 import { defineRoutes } from './types.js';
-import { listQuery, reasonBody } from '../schemas/common.js';
+import { identifier, keyId, listQuery, reasonBody, text } from '../schemas/common.js';
 import { channelSchema } from '../schemas/targets.js';
 import { addSigningKeyBody, publishReleaseBody, validateConfigBody } from '../schemas/releases.js';
 
 export const listReleasesQuery = listQuery.extend({ channel: channelSchema.optional() });
-export const revokeKeyBody = z.strictObject({ reason: z.string().trim().min(1).max(1000).optional() });
+export const revokeKeyBody = z.strictObject({ reason: text(1000).trim().min(1).optional() });
 
 export const releaseRoutes = defineRoutes([
-  { operationId: 'publishRelease', method: 'POST', path: '/releases', group: 'releases', scopes: ['admin', 'operator'], body: publishReleaseBody, bodyCheckedByHandler: true, summary: 'Publish a signed release manifest', responses: { 201: 'The release' } },
+  { operationId: 'publishRelease', method: 'POST', path: '/releases', group: 'releases', scopes: ['admin', 'operator'], problems: [409], body: publishReleaseBody, bodyCheckedByHandler: true, summary: 'Publish a signed release manifest', responses: { 201: 'The release' } },
   { operationId: 'listReleases', method: 'GET', path: '/releases', group: 'releases', scopes: ['admin', 'operator', 'auditor'], query: listReleasesQuery, summary: 'List releases (newest first within a channel)', responses: { 200: 'Releases' } },
-  { operationId: 'getRelease', method: 'GET', path: '/releases/{id}', group: 'releases', scopes: ['admin', 'operator', 'auditor'], summary: 'Read a release', responses: { 200: 'The release' } },
-  { operationId: 'revokeRelease', method: 'POST', path: '/releases/{id}/revoke', group: 'releases', scopes: ['admin', 'operator'], body: reasonBody, summary: 'Revoke a release', responses: { 200: 'The release' } },
-  { operationId: 'addSigningKey', method: 'POST', path: '/signing-keys', group: 'releases', scopes: ['admin'], body: addSigningKeyBody, summary: 'Trust a release-signing key', responses: { 201: 'The key' } },
+  { operationId: 'getRelease', method: 'GET', path: '/releases/{id}', params: { id: identifier }, group: 'releases', scopes: ['admin', 'operator', 'auditor'], summary: 'Read a release', responses: { 200: 'The release' } },
+  { operationId: 'revokeRelease', method: 'POST', path: '/releases/{id}/revoke', params: { id: identifier }, problems: [409], group: 'releases', scopes: ['admin', 'operator'], body: reasonBody, summary: 'Revoke a release', responses: { 200: 'The release' } },
+  { operationId: 'addSigningKey', method: 'POST', path: '/signing-keys', group: 'releases', scopes: ['admin'], problems: [409], body: addSigningKeyBody, summary: 'Trust a release-signing key', responses: { 201: 'The key' } },
   { operationId: 'listSigningKeys', method: 'GET', path: '/signing-keys', group: 'releases', scopes: ['admin', 'operator', 'auditor'], query: listQuery, summary: 'List signing keys', responses: { 200: 'Keys' } },
-  { operationId: 'revokeSigningKey', method: 'POST', path: '/signing-keys/{keyId}/revoke', group: 'releases', scopes: ['admin'], body: revokeKeyBody, summary: 'Revoke a signing key', responses: { 200: 'The key' } },
+  { operationId: 'revokeSigningKey', method: 'POST', path: '/signing-keys/{keyId}/revoke', params: { keyId }, problems: [409], group: 'releases', scopes: ['admin'], body: revokeKeyBody, summary: 'Revoke a signing key', responses: { 200: 'The key' } },
   { operationId: 'validateConfig', method: 'POST', path: '/packaging/validate-config', group: 'releases', scopes: ['admin', 'operator', 'auditor'], body: validateConfigBody, summary: 'Validate a runtime config before packaging', responses: { 200: '{valid, violations}' } },
 ]);

@@ -24,6 +24,9 @@ export type ApiGroup = (typeof API_GROUPS)[number];
 export type RouteScope = 'admin' | 'operator' | 'auditor' | 'target';
 export const ROLE_SCOPES = ['admin', 'operator', 'auditor'] as const;
 
+/** Statuses a route may list in `problems`. */
+export type RouteProblemStatus = 404 | 409 | 412 | 422 | 428 | 503;
+
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 export interface RouteSpec {
@@ -41,6 +44,18 @@ export interface RouteSpec {
    */
   readonly targetFrom?: { readonly param: string } | { readonly bodyField: string };
   readonly root?: boolean;
+  /**
+   * The schema of each path parameter, by name: every `{name}` in `path` has one (checked when a handler is
+   * built and by the unit tests). The HTTP wrapper validates them before anything reads a key, and the
+   * OpenAPI document is generated from the same schemas.
+   */
+  readonly params?: Readonly<Record<string, ZodType<string>>>;
+  /**
+   * Problem statuses the route's own logic answers beyond those every route can give (400, 429, 500; 401
+   * and 403 when it needs a token; 413 and 415 when it takes a body; 404 when it has path parameters; 412
+   * and 428 when it reads If-Match), for the OpenAPI document.
+   */
+  readonly problems?: readonly RouteProblemStatus[];
   readonly body?: ZodType;
   /**
    * The handler validates the (strictly parsed) body itself, so refusals carry domain codes such as
@@ -56,6 +71,16 @@ export interface RouteSpec {
   readonly targetCheckedByHandler?: true;
 }
 
+/** Names of the `{parameters}` of a route path, in order. */
+export function pathParamNames(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((m) => m[1]!);
+}
+
 export function defineRoutes(routes: RouteSpec[]): readonly RouteSpec[] {
+  for (const r of routes) {
+    const names = pathParamNames(r.path);
+    const declared = Object.keys(r.params ?? {});
+    if (names.join() !== declared.join()) throw new Error(`${r.operationId}: path parameters ${names.join()} but params ${declared.join()}`);
+  }
   return routes;
 }

@@ -6,12 +6,12 @@ export const decisionAction = z.enum(DECISION_ACTIONS);
 
 export const evaluateBody = z.strictObject({
   targetId: identifier,
-  releaseId: z.string().min(1).max(128).optional(),
+  releaseId: identifier.optional(),
   action: decisionAction.optional(),
 });
 
 export const decisionBody = z.strictObject({
   targetId: identifier,
-  releaseId: z.string().min(1).max(128).optional(),
+  releaseId: identifier.optional(),
   action: decisionAction,
 });

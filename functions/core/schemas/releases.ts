@@ -1,6 +1,6 @@
 // Request bodies of the release, signing-key and packaging routes (SPEC §5, §6).
 import * as z from 'zod';
-import { isoTimestamp } from './common.js';
+import { base64Bytes, isoTimestamp, keyId, multilineText, text } from './common.js';
 import { manifestEnvelopeSchema } from '../manifest.js';
 import { deploymentMode } from '../policies.js';
 import { tryDecodeBase64Strict } from '../crypto/base64.js';
@@ -17,8 +17,8 @@ export type PublishReleaseBody = z.infer<typeof publishReleaseBody>;
 /** `POST /signing-keys`: a raw Ed25519 key in strict base64; keyId must be its SHA-256. */
 export const addSigningKeyBody = z
   .strictObject({
-    keyId: z.string().regex(/^[0-9a-f]{64}$/, 'must be the lowercase hex SHA-256 of the raw public key'),
-    publicKey: z.string().max(64),
+    keyId,
+    publicKey: base64Bytes(PUBLIC_KEY_LENGTH),
     notBefore: isoTimestamp.optional(),
     notAfter: isoTimestamp.optional(),
   })
@@ -35,9 +35,20 @@ export const addSigningKeyBody = z
   });
 export type AddSigningKeyBody = z.infer<typeof addSigningKeyBody>;
 
+/** Limits of `POST /packaging/validate-config`. */
+export const CONFIG_LIMITS = { keys: 4096, keyLength: 256, valueLength: 65_536, textLength: 262_144 } as const;
+/** The answer lists at most this many violations (`valid` is judged on all of them). */
+export const MAX_CONFIG_VIOLATIONS = 1000;
+
 /** `POST /packaging/validate-config`: env as an object of strings or as `.env` text. */
 export const validateConfigBody = z.strictObject({
   mode: deploymentMode,
-  env: z.union([z.record(z.string().min(1).max(256), z.string().max(65_536)), z.string().max(262_144)]),
+  env: z.union([
+    z
+      .record(text(CONFIG_LIMITS.keyLength, 1), multilineText(CONFIG_LIMITS.valueLength))
+      .refine((env) => Object.keys(env).length <= CONFIG_LIMITS.keys, `at most ${CONFIG_LIMITS.keys} keys`)
+      .meta({ maxProperties: CONFIG_LIMITS.keys }),
+    multilineText(CONFIG_LIMITS.textLength),
+  ]),
 });
 export type ValidateConfigBody = z.infer<typeof validateConfigBody>;

@@ -9,8 +9,20 @@ import * as z from 'zod';
 import type { ZodType } from 'zod';
 import { DEPLOYMENT_MODES, POLICY_KINDS, POLICY_SCHEMAS, provisioningPolicyDocument, type PolicyKind } from '../policies.js';
 import { DECISION_ACTIONS } from './decisions.js';
-import { TARGET_STATUSES } from './targets.js';
-import { COMMAND_TYPES } from '../workflows.js';
+import { API_GROUPS } from '../routes/types.js';
+import {
+  backupPolicySchema, channelSchema, ed25519PublicKey, enterpriseSchema, maintenanceWindowSchema, runtimeSchema,
+  TARGET_STATUSES, whiteLabelSchema, x25519PublicKey,
+} from './targets.js';
+import { base64Bytes, commandId, cursor, hexDigest, identifier, isoTimestamp, keyId, MAX_PAGE_SIZE, multilineText, runId, text } from './common.js';
+import { featureName } from './licenses.js';
+import { scopeString } from './tokens.js';
+import { auditStream } from '../routes/audit.js';
+import { ARTIFACT_KINDS, artifactSchema, MAX_SIGNATURES, migrationSchema, signedReleaseSchema } from '../manifest.js';
+import { BLOCKER_CODES } from '../blockers.js';
+import { MAX_WAVES } from '../rollouts.js';
+import { CONFIG_LIMITS, MAX_CONFIG_VIOLATIONS } from './releases.js';
+import { COMMAND_TYPES, STEPS } from '../workflows.js';
 import type { AuditRecord, VerifyResult } from '../audit.js';
 import type { AttestationRecord, Blocker, LicenseRecord, ReleaseRecord, SigningKeyRecord } from '../records.js';
 import type { PublicToken } from '../tokens.js';
@@ -26,18 +38,42 @@ import type { targetView } from '../../api/targets.js';
 // Building blocks
 
 /** ISO 8601 timestamp (handlers write UTC `toISOString()`; client-supplied ones may carry an offset). */
-const timestamp = z.iso.datetime({ offset: true });
-const count = z.number().int().min(0);
+const timestamp = isoTimestamp;
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const deploymentMode = z.enum(DEPLOYMENT_MODES);
-const stringMap = z.record(z.string(), z.string());
-const jsonObject = z.record(z.string(), z.unknown());
+const modes = z.array(deploymentMode).max(DEPLOYMENT_MODES.length);
+/** Open JSON objects (audit details, command payloads and outputs, the signed manifest): names bounded. */
+const jsonObject = z.record(text(128, 1), z.unknown());
+/** Who acted: `token:<id>`, `rollout:<id>`, or a component such as `reconciler` or `local-runtime`. */
+const actor = z.string().min(1).max(96).regex(/^[a-z][a-z-]*(?::[A-Za-z0-9][A-Za-z0-9._-]*)?$/);
+const auditActor = actor;
+const rolloutActor = actor;
+/** Step Functions keeps at most 25,000 events of an execution (a service quota). */
+const MAX_HISTORY_EVENTS = 25_000;
+/** Steps of a run: one per state, retries counted in `attempts`. */
+const MAX_STEPS = STEPS.length + 8;
+/** Messages the server writes (blockers, skips, adjustments, attestation reasons, step summaries). */
+const message = text(2000);
+/** An attestation fails for at most these many reasons (signature, age, future, each flag, release). */
+const attestationReasons = z.array(message).max(8);
+const problemCode = z.string().min(1).max(64).regex(/^[A-Z][A-Z0-9_]*$/);
+/** A version the server stores (release ids are versions). */
+const version = identifier;
+const sha256 = hexDigest(32);
+/** `dcp_<id>.<secret>`, shown once. */
+const tokenSecret = z.string().length(68).regex(/^dcp_[a-z0-9]{20}\.[A-Za-z0-9_-]{43}$/);
+/** Step Functions execution ARNs. */
+const executionArn = z.string().min(20).max(2048).regex(/^arn:[\w-]+:states:[\w-]*:\d*:execution:[\w.:-]+$/);
+/** Step keys as records use them, e.g. runHealthChecks. */
+const stepKey = z.string().min(1).max(64).regex(/^[a-z][A-Za-z0-9]*$/);
 
 /** A list page: `cursor` is null on the last page, otherwise passed back as `?cursor=`. */
 function page<T extends ZodType>(item: T) {
-  return z.object({ items: z.array(item), cursor: z.string().nullable() });
+  return z.object({ items: z.array(item).max(MAX_PAGE_SIZE), cursor: cursor.nullable() });
 }
 
-export const blocker = z.object({ code: z.string(), message: z.string(), remediation: z.string().optional() });
+export const blocker = z.object({ code: problemCode, message, remediation: message.optional() });
+const blockers = z.array(blocker).max(BLOCKER_CODES.length);
 
 // Enums kept as types only in the core modules (checked for equality below).
 const rolloutStatus = z.enum(['PLANNING', 'RUNNING', 'SUCCEEDED', 'HALTED', 'FAILED']);
@@ -52,90 +88,88 @@ const configViolationCode = z.enum([
   'APP_DEBUG_NOT_FALSE', 'APP_ENV_NOT_PRODUCTION', 'REQUIRED_KEY_MISSING', 'SECRET_LITERAL',
   'SECRET_SOURCE_NOT_ALLOWED', 'DUPLICATE_KEY', 'INVALID_KEY_NAME', 'SYNTAX_ERROR',
 ]);
-const errorInfo = z.object({ name: z.string(), message: z.string() });
-const maintenanceWindow = z.object({ cron: z.string(), durationMinutes: z.number().int() });
+const errorInfo = z.object({ name: text(256, 1), message: text(2000) });
+const maintenanceWindow = z.object(maintenanceWindowSchema.shape);
 
 // ---------------------------------------------------------------------------------------------------------
 // Resources (components.schemas)
 
 export const target = z.object({
-  id: z.string(),
-  name: z.string(),
+  id: identifier,
+  name: text(200, 1),
   mode: deploymentMode,
-  tenantId: z.string(),
-  licenseId: z.string(),
-  channel: z.string().describe('Release channel the target follows'),
-  publicKey: z.string().describe('Ed25519 public key (base64); signs attestations'),
-  agentPublicKey: z.string().optional().describe("Ed25519 key of the target's agent; signs command results (default publicKey)"),
-  encryptionKey: z.string().optional().describe('X25519 public key (base64); secrets travel encrypted to it'),
+  tenantId: identifier,
+  licenseId: identifier,
+  channel: channelSchema.describe('Release channel the target follows'),
+  publicKey: ed25519PublicKey.describe('Ed25519 public key (base64); signs attestations'),
+  agentPublicKey: ed25519PublicKey.optional().describe("Ed25519 key of the target's agent; signs command results (default publicKey)"),
+  encryptionKey: x25519PublicKey.optional().describe('X25519 public key (base64); secrets travel encrypted to it'),
   agent: z.literal('simulated').optional().describe('Local runtime only'),
-  tokenId: z.string().describe("Id of the target's own target:<id> token"),
-  runtime: stringMap.describe('Component → version, as last reported'),
+  tokenId: identifier.describe("Id of the target's own target:<id> token"),
+  runtime: runtimeSchema.describe('Component → version, as last reported'),
   runtimeReportedAt: timestamp,
-  backupPolicy: z.object({ schedule: z.string(), retentionDays: z.number().int(), lastBackupAt: timestamp.optional() }).optional(),
+  backupPolicy: z.object(backupPolicySchema.shape).optional(),
   strategy: z.enum(['blue-green', 'rolling', 'in-place']).optional(),
   maintenanceWindow: maintenanceWindow.optional(),
-  whiteLabel: z.object({ customDomain: z.string().optional(), brandingRef: z.string().optional(), billingAccountId: z.string().optional() }).optional(),
-  enterprise: z
-    .object({ vpcId: z.string().optional(), sso: z.unknown().optional(), privateStorageBucket: z.string().optional(), aiGatewayEndpoint: z.string().optional() })
-    .optional(),
+  whiteLabel: z.object(whiteLabelSchema.shape).partial().optional(),
+  enterprise: z.object({ ...enterpriseSchema.shape, sso: z.unknown() }).partial().optional(),
   status: z.enum(TARGET_STATUSES),
-  blockers: z.array(blocker),
-  currentRelease: z.string().optional(),
-  rollbackRelease: z.string().optional(),
+  blockers,
+  currentRelease: version.optional(),
+  rollbackRelease: version.optional(),
   installerLocked: z.boolean(),
   maintenanceMode: z.boolean(),
   lastHeartbeatAt: timestamp.optional(),
   attestation: z
-    .object({ result: z.enum(['passed', 'failed']), issuedAt: timestamp, receivedAt: timestamp, reasons: z.array(z.string()) })
+    .object({ result: z.enum(['passed', 'failed']), issuedAt: timestamp, receivedAt: timestamp, reasons: attestationReasons })
     .optional()
     .describe('Summary of the latest attestation'),
   createdAt: timestamp,
   updatedAt: timestamp,
-  version: z.number().int().min(1).describe('Optimistic concurrency; also the ETag'),
+  version: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).describe('Optimistic concurrency; also the ETag'),
 });
 
 export const license = z.object({
-  id: z.string(),
-  customerId: z.string(),
-  entitlements: z.object({ modes: z.array(deploymentMode), maxTargets: z.number().int(), features: z.array(z.string()) }),
+  id: identifier,
+  customerId: identifier,
+  entitlements: z.object({ modes, maxTargets: z.number().int().min(1).max(1_000_000), features: z.array(featureName).max(32) }),
   expiresAt: timestamp,
   status: z.enum(['active', 'revoked']),
   revokedAt: timestamp.optional(),
-  revokedReason: z.string().optional(),
+  revokedReason: text(1000).optional(),
   targetCount: count.describe('Targets registered against this license'),
   createdAt: timestamp,
 });
 
 export const release = z.object({
-  id: z.string().describe('The manifest version, unique across channels'),
-  name: z.string(),
-  version: z.string(),
-  channel: z.string(),
-  versionKey: z.string().describe('Sortable encoding of the version (index key)'),
+  id: version.describe('The manifest version, unique across channels'),
+  name: signedReleaseSchema.shape.name,
+  version,
+  channel: channelSchema,
+  versionKey: z.string().min(1).max(256).regex(/^[0-9A-Za-z.~!-]+$/).describe('Sortable encoding of the version (index key)'),
   status: z.enum(['published', 'revoked']),
   publishedAt: timestamp,
   expiresAt: timestamp,
-  modes: z.array(deploymentMode),
-  artifacts: z.array(z.object({ name: z.string(), kind: z.string(), sha256: z.string(), size: z.number().int() })),
-  migrations: z.array(z.object({ id: z.string(), checksum: z.string(), backwardCompatible: z.boolean() })),
-  runtime: stringMap.describe('Component → semver range the release needs'),
+  modes,
+  artifacts: z.array(z.object({ ...artifactSchema.shape, kind: z.string().min(1).max(16).regex(/^[a-z]+$/).describe(ARTIFACT_KINDS.join(', ')) })).max(100),
+  migrations: z.array(z.object(migrationSchema.shape)).max(10_000),
+  runtime: signedReleaseSchema.shape.runtime.describe('Component → semver range the release needs'),
   required: z.boolean(),
-  minUpgradeFrom: z.string().optional(),
-  config: stringMap,
+  minUpgradeFrom: version.optional(),
+  config: signedReleaseSchema.shape.config,
   manifest: z
-    .object({ signed: jsonObject, signatures: z.array(z.object({ keyId: z.string(), sig: z.string() })) })
+    .object({ signed: jsonObject, signatures: z.array(z.object({ keyId, sig: multilineText(200).min(1) })).max(MAX_SIGNATURES) })
     .describe('The manifest exactly as received'),
-  validSignerKeyIds: z.array(z.string()),
-  requiredVersionsBefore: z.array(z.string()),
+  validSignerKeyIds: z.array(keyId).max(MAX_SIGNATURES),
+  requiredVersionsBefore: z.array(version).describe('Every required release below this one on its channel (grows with the channel)'),
   receivedAt: timestamp,
   revokedAt: timestamp.optional(),
-  revokedReason: z.string().optional(),
+  revokedReason: text(1000).optional(),
 });
 
 export const signingKey = z.object({
-  keyId: z.string().describe('Lowercase hex SHA-256 of the raw public key'),
-  publicKey: z.string(),
+  keyId: keyId.describe('Lowercase hex SHA-256 of the raw public key'),
+  publicKey: base64Bytes(32),
   status: z.enum(['active', 'revoked']),
   notBefore: timestamp,
   notAfter: timestamp.optional(),
@@ -144,23 +178,23 @@ export const signingKey = z.object({
 });
 
 export const token = z.object({
-  id: z.string(),
-  scopes: z.array(z.string()),
-  description: z.string().optional(),
+  id: identifier,
+  scopes: z.array(scopeString).max(8),
+  description: text(200).optional(),
   createdAt: timestamp,
-  createdBy: z.string(),
+  createdBy: actor,
   expiresAt: timestamp.optional(),
   revokedAt: timestamp.optional(),
-  revokedBy: z.string().optional(),
+  revokedBy: actor.optional(),
   status: z.enum(['active', 'revoked', 'expired']),
 });
 
 export const createdToken = z.object({
-  id: z.string(),
-  token: z.string().describe('dcp_<id>.<secret>; shown only in this answer'),
-  scopes: z.array(z.string()),
+  id: identifier,
+  token: tokenSecret.describe('dcp_<id>.<secret>; shown only in this answer'),
+  scopes: z.array(scopeString).max(8),
   expiresAt: timestamp.nullable(),
-  description: z.string().nullable(),
+  description: text(200).nullable(),
 });
 
 function policy<K extends PolicyKind>(kind: K) {
@@ -169,8 +203,8 @@ function policy<K extends PolicyKind>(kind: K) {
     version: count.describe('0 for the documented default; the ETag'),
     document: POLICY_SCHEMAS[kind] as (typeof POLICY_SCHEMAS)[K],
     updatedAt: timestamp.nullable(),
-    updatedBy: z.string().nullable(),
-    comment: z.string().optional(),
+    updatedBy: actor.nullable(),
+    comment: text(500).optional(),
   });
 }
 export const policies = {
@@ -182,7 +216,7 @@ export const policies = {
 
 const decisionCommon = {
   decision: z.enum(['allow', 'deny']),
-  blockers: z.array(blocker).describe('Empty when allowed, in registry order'),
+  blockers: blockers.describe('Empty when allowed, in registry order'),
   action: z.enum(DECISION_ACTIONS),
   evaluatedAt: timestamp,
 };
@@ -193,59 +227,59 @@ export const decision = z.object({
 export const policyEvaluation = z.object({ ...decisionCommon, policyVersion: count });
 
 export const auditRecord = z.object({
-  stream: z.string().describe('control or target:<id>'),
-  seq: z.number().int().min(1),
+  stream: auditStream.describe('control or target:<id>'),
+  seq: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER),
   at: timestamp,
-  actor: z.string(),
-  action: z.string(),
-  targetId: z.string().optional(),
+  actor: auditActor,
+  action: z.string().min(1).max(64).regex(/^[a-z][A-Za-z0-9._-]*$/),
+  targetId: identifier.optional(),
   details: jsonObject,
-  prevHash: z.string().describe('hash of the record before (64 zeros for the first)'),
-  hash: z.string().describe('SHA-256 over the RFC 8785 form of the record without hash'),
+  prevHash: sha256.describe('hash of the record before (64 zeros for the first)'),
+  hash: sha256.describe('SHA-256 over the RFC 8785 form of the record without hash'),
 });
 
 export const auditVerification = z.object({
-  stream: z.string(),
+  stream: auditStream,
   valid: z.boolean(),
   checked: count,
-  head: z.object({ seq: count, hash: z.string() }).nullable(),
-  firstBrokenSeq: z.number().int().optional(),
-  reason: z.string().optional(),
+  head: z.object({ seq: count, hash: sha256 }).nullable(),
+  firstBrokenSeq: count.optional(),
+  reason: message.optional(),
 });
 
 export const executionStep = z.object({
-  name: z.string().describe('The state name, e.g. "Run health checks"'),
-  key: z.string().describe('The step key records use, e.g. runHealthChecks'),
+  name: text(80, 1).describe('The state name, e.g. "Run health checks"'),
+  key: stepKey.describe('The step key records use, e.g. runHealthChecks'),
   status: stepStatus,
   attempts: count,
   startedAt: timestamp,
   stoppedAt: timestamp.optional(),
   error: errorInfo.optional(),
-  summary: z.string().optional(),
+  summary: message.optional(),
 });
 
 export const execution = z.object({
-  id: z.string(),
+  id: runId,
   kind: workflowKind,
-  targetId: z.string(),
-  releaseId: z.string(),
+  targetId: identifier,
+  releaseId: version,
   status: executionStatus,
   startedAt: timestamp,
   stoppedAt: timestamp.nullable(),
-  steps: z.array(executionStep),
-  blockers: z.array(blocker).optional(),
+  steps: z.array(executionStep).max(MAX_STEPS),
+  blockers: blockers.optional(),
   compensatedAt: timestamp.optional(),
 });
 
 export const command = z.object({
-  id: z.string(),
-  targetId: z.string(),
-  executionId: z.string(),
-  step: z.string(),
+  id: commandId,
+  targetId: identifier,
+  executionId: runId,
+  step: stepKey,
   type: z.enum(COMMAND_TYPES),
   status: z.enum(['pending', 'delivered', 'succeeded', 'failed', 'timed-out']),
   payload: jsonObject.describe('References, encrypted secrets, release id; never plain secret values'),
-  attempt: z.number().int(),
+  attempt: z.number().int().min(1).max(1000),
   createdAt: timestamp,
   deliveredAt: timestamp.optional(),
   completedAt: timestamp.optional(),
@@ -254,21 +288,17 @@ export const command = z.object({
     .optional(),
 });
 
-const rolloutSettings = z.object({
-  canarySize: z.number().int(),
-  waveSize: z.number().int(),
-  maxConcurrency: z.number().int(),
-  maxFailures: z.number().int(),
-});
+const rolloutSettings = z.object(provisioningPolicyDocument.shape.rollout.shape);
+const adjustments = z.array(message).max(8);
 
 export const rollout = z.object({
-  id: z.string(),
-  releaseId: z.string(),
-  channel: z.string(),
-  modes: z.array(deploymentMode),
+  id: runId,
+  releaseId: version,
+  channel: channelSchema,
+  modes,
   status: rolloutStatus.describe('PLANNING only while the plan is being written'),
   settings: rolloutSettings,
-  adjustments: z.array(z.string()),
+  adjustments,
   waveCount: count,
   counts: z.object({
     targets: count,
@@ -281,14 +311,14 @@ export const rollout = z.object({
   }),
   policyVersion: count,
   createdAt: timestamp,
-  createdBy: z.string(),
+  createdBy: rolloutActor,
   updatedAt: timestamp,
-  executionArn: z.string().optional(),
+  executionArn: executionArn.optional(),
   haltedAt: timestamp.optional(),
-  haltedBy: z.string().optional(),
-  haltReason: z.string().optional(),
+  haltedBy: actor.optional(),
+  haltReason: text(1000).optional(),
   failedAt: timestamp.optional(),
-  failureReason: z.string().optional(),
+  failureReason: message.optional(),
   finishedAt: timestamp.optional(),
 });
 
@@ -301,19 +331,19 @@ export const rolloutWave = z.object({
   succeeded: count,
   startedAt: timestamp.optional(),
   stoppedAt: timestamp.optional(),
-  executionArn: z.string().optional(),
+  executionArn: executionArn.optional(),
 });
 
 export const rolloutTarget = z.object({
-  targetId: z.string(),
+  targetId: identifier,
   mode: deploymentMode,
   wave: count.nullable().describe('Wave index, or null for targets in no wave'),
   outcome: targetOutcome,
-  blockers: z.array(blocker).optional(),
-  skip: z.object({ code: skipCode, message: z.string() }).optional(),
+  blockers: blockers.optional(),
+  skip: z.object({ code: skipCode, message }).optional(),
   windowOpensAt: timestamp.optional(),
   maintenanceWindow: maintenanceWindow.optional(),
-  executionId: z.string().optional(),
+  executionId: runId.optional(),
   updatedAt: timestamp,
 });
 
@@ -346,7 +376,7 @@ export const RESPONSE_COMPONENTS: Readonly<Record<string, ZodType>> = {
 // Route answers, by operationId
 
 const rolloutStart = z.object({
-  id: z.string(),
+  id: runId,
   status: rolloutStatus,
   waves: count,
   planned: count,
@@ -354,14 +384,23 @@ const rolloutStart = z.object({
   blocked: count,
   waitingWindow: count,
   settings: rolloutSettings,
-  adjustments: z.array(z.string()),
+  adjustments,
 });
 const stopResult = z.enum(['stopped', 'not-running', 'failed']);
 const configValidation = z.object({
   valid: z.boolean(),
-  violations: z.array(z.object({ key: z.string(), code: configViolationCode, message: z.string(), line: z.number().int().min(1).optional() })),
+  violations: z
+    .array(z.object({ key: text(256), code: configViolationCode, message, line: z.number().int().min(1).max(CONFIG_LIMITS.textLength).optional() }))
+    .max(MAX_CONFIG_VIOLATIONS)
+    .describe(`The first ${MAX_CONFIG_VIOLATIONS} violations`),
 });
-const historyItem = z.object({ id: z.number().int(), timestamp, type: z.string(), state: z.string().optional(), details: jsonObject.optional() });
+const historyItem = z.object({
+  id: z.number().int().min(1).max(MAX_HISTORY_EVENTS),
+  timestamp,
+  type: z.string().min(1).max(64).regex(/^[A-Za-z]+$/),
+  state: text(80, 1).optional(),
+  details: jsonObject.optional(),
+});
 
 const cap = (s: string) => s[0]!.toUpperCase() + s.slice(1);
 const policyResponses: Record<string, ZodType> = Object.fromEntries(
@@ -377,7 +416,14 @@ const policyResponses: Record<string, ZodType> = Object.fromEntries(
 export const RESPONSE_SCHEMAS: Readonly<Record<string, ZodType>> = {
   // system
   getHealth: z.object({ status: z.literal('ok'), time: timestamp }),
-  getOpenApi: z.object({ openapi: z.literal('3.1.0'), info: jsonObject, paths: jsonObject, components: jsonObject }),
+  getOpenApi: z.object({
+    openapi: z.literal('3.1.0'),
+    info: jsonObject,
+    servers: z.array(jsonObject).max(4),
+    tags: z.array(z.object({ name: z.enum(API_GROUPS), description: text(200) })).max(API_GROUPS.length),
+    paths: jsonObject,
+    components: jsonObject,
+  }),
   // tokens
   createToken: createdToken,
   listTokens: page(token),
@@ -391,7 +437,7 @@ export const RESPONSE_SCHEMAS: Readonly<Record<string, ZodType>> = {
   getLicense: license,
   revokeLicense: license,
   // targets
-  registerTarget: z.object({ target, token: z.string().describe("The target's token, shown only here"), tokenId: z.string() }),
+  registerTarget: z.object({ target, token: tokenSecret.describe("The target's token, shown only here"), tokenId: identifier }),
   listTargets: page(target),
   getTarget: target,
   patchTarget: target,
@@ -399,12 +445,12 @@ export const RESPONSE_SCHEMAS: Readonly<Record<string, ZodType>> = {
     license: z.object({ status: z.enum(['active', 'revoked', 'expired', 'not-found']), expiresAt: timestamp.nullable() }),
     receivedAt: timestamp,
   }),
-  postAttestation: z.object({ result: z.enum(['passed', 'failed']), reasons: z.array(z.string()), policyVersion: count }),
+  postAttestation: z.object({ result: z.enum(['passed', 'failed']), reasons: attestationReasons, policyVersion: count }),
   unblockTarget: target,
   decommissionTarget: target,
   // runs
-  provisionTarget: z.object({ executionId: z.string(), replayed: z.boolean().describe('The Idempotency-Key was seen before') }),
-  updateTarget: z.object({ executionId: z.string(), replayed: z.boolean().describe('The Idempotency-Key was seen before') }),
+  provisionTarget: z.object({ executionId: runId, replayed: z.boolean().describe('The Idempotency-Key was seen before') }),
+  updateTarget: z.object({ executionId: runId, replayed: z.boolean().describe('The Idempotency-Key was seen before') }),
   // releases and signing keys
   publishRelease: release,
   listReleases: page(release),
@@ -415,22 +461,22 @@ export const RESPONSE_SCHEMAS: Readonly<Record<string, ZodType>> = {
   revokeSigningKey: signingKey,
   validateConfig: configValidation,
   // audit
-  listAudit: z.object({ stream: z.string(), items: z.array(auditRecord), cursor: z.string().nullable() }),
+  listAudit: z.object({ stream: auditStream, items: z.array(auditRecord).max(MAX_PAGE_SIZE), cursor: cursor.nullable() }),
   verifyAudit: auditVerification,
   // executions
   getExecution: execution,
-  getExecutionHistory: z.object({ executionId: z.string(), events: z.array(historyItem) }),
+  getExecutionHistory: z.object({ executionId: runId, events: z.array(historyItem).max(MAX_HISTORY_EVENTS) }),
   listTargetExecutions: page(execution),
   // commands
   listTargetCommands: page(command),
   postCommandResult: z.object({ command, awaited: z.boolean().describe('A run was still waiting for this result') }),
-  postCommandHeartbeat: z.object({ commandId: z.string(), receivedAt: timestamp }),
+  postCommandHeartbeat: z.object({ commandId, receivedAt: timestamp }),
   // rollouts
   startRollout: rolloutStart,
   listRollouts: page(rollout),
-  getRollout: rollout.extend({ waves: z.array(rolloutWave), targets: page(rolloutTarget) }),
+  getRollout: rollout.extend({ waves: z.array(rolloutWave).max(MAX_WAVES), targets: page(rolloutTarget) }),
   haltRollout: rollout.extend({
-    stopped: z.object({ rollout: stopResult, waves: z.array(z.object({ index: count, result: stopResult })) }),
+    stopped: z.object({ rollout: stopResult, waves: z.array(z.object({ index: count, result: stopResult })).max(MAX_WAVES) }),
   }),
 };
 

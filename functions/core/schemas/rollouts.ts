@@ -1,13 +1,13 @@
 // Request shapes of the rollout routes (SPEC §5, §7.4).
 import * as z from 'zod';
-import { listQuery, reasonBody } from './common.js';
+import { identifier, listQuery, reasonBody } from './common.js';
 import { DEPLOYMENT_MODES, deploymentMode, provisioningPolicyDocument } from '../policies.js';
 
 const rolloutSettings = provisioningPolicyDocument.shape.rollout.shape;
 
 /** `POST /rollouts`: settings left out come from the provisioning policy's `rollout`. */
 export const startRolloutBody = z.strictObject({
-  releaseId: z.string().min(1).max(128),
+  releaseId: identifier,
   /** A subset of the release's modes; default: all of them. */
   modes: z
     .array(deploymentMode)
@@ -22,7 +22,7 @@ export const startRolloutBody = z.strictObject({
 });
 export type StartRolloutBody = z.infer<typeof startRolloutBody>;
 
-export const listRolloutsQuery = listQuery.extend({ releaseId: z.string().min(1).max(128) });
+export const listRolloutsQuery = listQuery.extend({ releaseId: identifier });
 export type ListRolloutsQuery = z.infer<typeof listRolloutsQuery>;
 
 /** `GET /rollouts/{id}`: `limit` and `cursor` page through the per-target outcomes. */

@@ -2,12 +2,11 @@
 // its mode's requirements is answered by decisions.
 import * as z from 'zod';
 import { deploymentMode, DEPLOYMENT_MODES } from '../policies.js';
-import { identifier, isoTimestamp, listQuery } from './common.js';
+import { base64Bytes, identifier, isoTimestamp, listQuery, signature, text } from './common.js';
 import { parsePublicKey } from '../crypto/ed25519.js';
-import { tryDecodeBase64Strict } from '../crypto/base64.js';
 import { InvalidCronError, parseCron } from '../cron.js';
 
-export const ed25519PublicKey = z.string().max(64).refine((s) => {
+export const ed25519PublicKey = base64Bytes(32).refine((s) => {
   try {
     parsePublicKey(s);
     return true;
@@ -16,27 +15,26 @@ export const ed25519PublicKey = z.string().max(64).refine((s) => {
   }
 }, 'must be a strict base64 Ed25519 public key (32 bytes, a valid curve point)');
 
-export const x25519PublicKey = z
-  .string()
-  .max(64)
-  .refine((s) => tryDecodeBase64Strict(s, 32) !== undefined, 'must be a strict base64 X25519 public key (32 bytes)');
+/** An X25519 public key: any 32 bytes, so the canonical base64 shape is the whole rule. */
+export const x25519PublicKey = base64Bytes(32);
 
-const componentName = z.string().regex(/^[a-z0-9][a-z0-9-]{0,63}$/, 'component names are lower-case words joined by "-"');
+export const componentName = z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9-]*$/, 'component names are lower-case words joined by "-"');
+/** Component → version; at most 64 components. */
+export const MAX_RUNTIME_COMPONENTS = 64;
 export const runtimeSchema = z
   .record(componentName, z.string().min(1).max(64).regex(/^[0-9A-Za-z.+-]+$/, 'must be a version such as 8.3 or 1.24.0'))
-  .refine((r) => Object.keys(r).length <= 64, 'at most 64 components');
+  .refine((r) => Object.keys(r).length <= MAX_RUNTIME_COMPONENTS, `at most ${MAX_RUNTIME_COMPONENTS} components`)
+  .meta({ maxProperties: MAX_RUNTIME_COMPONENTS });
 
 export const backupPolicySchema = z.strictObject({
-  schedule: z.string().min(1).max(100),
+  schedule: text(100, 1),
   retentionDays: z.number().int().min(1).max(3650),
   lastBackupAt: isoTimestamp.optional(),
 });
 
 export const maintenanceWindowSchema = z.strictObject({
   /** Five-field cron expression (UTC) at which the window opens; one that can never match is refused. */
-  cron: z
-    .string()
-    .max(200)
+  cron: text(200, 1)
     .superRefine((text, ctx) => {
       try {
         parseCron(text);
@@ -48,28 +46,28 @@ export const maintenanceWindowSchema = z.strictObject({
 });
 
 export const whiteLabelSchema = z.strictObject({
-  customDomain: z.string().regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lower-case DNS name'),
-  brandingRef: z.string().min(1).max(256),
+  customDomain: z.string().min(4).max(253).regex(/^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/, 'must be a lower-case DNS name'),
+  brandingRef: text(256, 1),
   billingAccountId: identifier,
 });
 
 export const enterpriseSchema = z.strictObject({
-  vpcId: z.string().regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id such as vpc-0abc12345'),
+  vpcId: z.string().min(12).max(21).regex(/^vpc-[0-9a-f]{8,17}$/, 'must be a VPC id such as vpc-0abc12345'),
   sso: z.strictObject({
     protocol: z.enum(['saml', 'oidc']),
-    issuer: z.url(),
-    clientId: z.string().min(1).max(256).optional(),
+    issuer: z.url().max(2048),
+    clientId: text(256, 1).optional(),
   }),
-  privateStorageBucket: z.string().regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name'),
-  aiGatewayEndpoint: z.url().optional(),
+  privateStorageBucket: z.string().min(3).max(63).regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, 'must be a bucket name'),
+  aiGatewayEndpoint: z.url().max(2048).optional(),
 });
 
 export const strategySchema = z.enum(['blue-green', 'rolling', 'in-place']);
-export const channelSchema = z.string().regex(/^[a-z0-9][a-z0-9-]{0,31}$/, 'must be a lower-case channel name such as stable or beta');
+export const channelSchema = z.string().min(1).max(32).regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a lower-case channel name such as stable or beta');
 
 export const registerTargetBody = z.strictObject({
   id: identifier.optional(),
-  name: z.string().trim().min(1).max(200),
+  name: text(200).trim().min(1),
   mode: deploymentMode,
   tenantId: identifier,
   licenseId: identifier,
@@ -89,7 +87,7 @@ export type RegisterTargetBody = z.infer<typeof registerTargetBody>;
 
 export const patchTargetBody = z
   .strictObject({
-    name: z.string().trim().min(1).max(200),
+    name: text(200).trim().min(1),
     runtime: runtimeSchema,
     backupPolicy: backupPolicySchema,
     strategy: strategySchema,
@@ -118,11 +116,11 @@ export const attestationStatement = z.strictObject({
   targetId: identifier,
   issuedAt: isoTimestamp,
   runtime: runtimeSchema,
-  releaseVersion: z.string().min(1).max(128).optional(),
+  releaseVersion: identifier.optional(),
   flags: z.strictObject({ appDebug: z.boolean() }),
 });
 export const attestationBody = z.strictObject({
   statement: attestationStatement,
-  signature: z.string().min(1).max(200),
+  signature,
 });
 export type AttestationBody = z.infer<typeof attestationBody>;

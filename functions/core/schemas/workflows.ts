@@ -1,8 +1,8 @@
 import * as z from 'zod';
-import { identifier, isoTimestamp, listQuery } from './common.js';
+import { commandId, identifier, isoTimestamp, listQuery, signature, text } from './common.js';
 
 export const startRunBody = z.strictObject({
-  releaseId: z.string().min(1).max(128),
+  releaseId: identifier,
 });
 export type StartRunBody = z.infer<typeof startRunBody>;
 
@@ -11,16 +11,16 @@ export const idempotencyKey = z.string().min(8).max(128).regex(/^[\x21-\x7e]+$/,
 
 export const commandResultStatement = z.strictObject({
   _type: z.literal('command-result'),
-  commandId: z.string().min(1).max(200),
+  commandId,
   targetId: identifier,
   status: z.enum(['succeeded', 'failed']),
-  output: z.record(z.string(), z.unknown()).optional(),
-  error: z.strictObject({ name: z.string().min(1).max(100), message: z.string().max(2000) }).optional(),
+  output: z.record(text(128, 1), z.unknown()).optional(),
+  error: z.strictObject({ name: text(100, 1), message: text(2000) }).optional(),
   issuedAt: isoTimestamp,
 });
 export const commandResultBody = z.strictObject({
   statement: commandResultStatement,
-  signature: z.string().min(1).max(200),
+  signature,
 });
 export type CommandResultBody = z.infer<typeof commandResultBody>;
 
