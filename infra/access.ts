@@ -3,6 +3,7 @@
 // the synthesized IAM policies against it.
 import type { ApiGroup } from '../functions/core/routes/index.js';
 import type { TableId } from '../functions/core/tables.js';
+import { STEPS } from '../functions/core/workflows.js';
 import type { MachineKind } from '../statemachines/definitions.js';
 
 export type TableAccess = 'read' | 'readWrite';
@@ -131,6 +132,32 @@ export function stepTableAccess(fn: string, sendsCommand: boolean): TableGrants 
   };
 }
 
+/** Grants that cover every one of `grants` (read-write where any of them writes). */
+export function unionGrants(...grants: readonly TableGrants[]): TableGrants {
+  const union: Partial<Record<TableId, TableAccess>> = {};
+  for (const g of grants) {
+    for (const [tableId, access] of Object.entries(g) as [TableId, TableAccess][]) {
+      union[tableId] = union[tableId] === 'readWrite' || access === 'readWrite' ? 'readWrite' : 'read';
+    }
+  }
+  return union;
+}
+
+/** The step files of the step list, each once, with whether one of its states sends an agent command. */
+export function workflowStepFns(): { fn: string; sendsCommand: boolean }[] {
+  const byFn = new Map<string, boolean>();
+  for (const step of STEPS) byFn.set(step.fn, (byFn.get(step.fn) ?? false) || step.command !== undefined);
+  return [...byFn].map(([fn, sendsCommand]) => ({ fn, sendsCommand }));
+}
+
+/**
+ * Tables of the workflows' one step function (functions/steps/workflow-steps.ts), which runs every step of
+ * the step list: the union of what each step is granted above.
+ */
+export function workflowStepsTableAccess(): TableGrants {
+  return unionGrants(...workflowStepFns().map(({ fn, sendsCommand }) => stepTableAccess(fn, sendsCommand)));
+}
+
 /**
  * Secrets Manager, on the per-target secrets only (`dcp/<targetId>/<NAME>`): `create` makes them (tagged
  * with the run that created them) and reads them back to seal them for a customer-run target; `delete`
@@ -142,6 +169,11 @@ export const STEP_SECRET_ACCESS: Readonly<Record<string, readonly SecretAccess[]
   'delete-secrets': ['delete'],
   reconcile: ['delete'],
 };
+
+/** Secrets access of a function that runs the step files `fns`: the union of theirs. */
+export function secretAccessOf(fns: readonly string[]): SecretAccess[] {
+  return [...new Set(fns.flatMap((fn) => STEP_SECRET_ACCESS[fn] ?? []))].sort();
+}
 
 /**
  * The Lambda functions behind the rollout workflows (statemachines/rollout.asl.json and rollout-wave.asl.json,
@@ -172,6 +204,11 @@ export const ROLLOUT_STEP_TABLE_ACCESS = {
 } as const satisfies Readonly<Record<string, TableGrants>>;
 export type RolloutStepFn = keyof typeof ROLLOUT_STEP_TABLE_ACCESS;
 export const ROLLOUT_STEP_FNS = Object.keys(ROLLOUT_STEP_TABLE_ACCESS) as RolloutStepFn[];
+
+/** Tables of the rollouts' one step function (functions/steps/rollout-steps.ts): the union of its steps'. */
+export function rolloutStepsTableAccess(): TableGrants {
+  return unionGrants(...Object.values(ROLLOUT_STEP_TABLE_ACCESS));
+}
 
 /**
  * Functions that tell a rollout wave that an update run it started has ended, by answering the wave's

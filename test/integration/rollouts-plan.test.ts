@@ -54,6 +54,9 @@ class FakeEngine implements WorkflowEngine {
   async sendTaskHeartbeat() {
     throw new Error('not used');
   }
+  async historyPage() {
+    return { events: [] };
+  }
   async history() {
     return [];
   }

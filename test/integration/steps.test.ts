@@ -90,6 +90,9 @@ class RecordingEngine implements WorkflowEngine {
   async sendTaskHeartbeat(...args: unknown[]) {
     this.calls.push({ method: 'sendTaskHeartbeat', args });
   }
+  async historyPage() {
+    return { events: [] };
+  }
   async history() {
     return [];
   }

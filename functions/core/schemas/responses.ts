@@ -419,7 +419,7 @@ export const RESPONSE_SCHEMAS: Readonly<Record<string, ZodType>> = {
   verifyAudit: auditVerification,
   // executions
   getExecution: execution,
-  getExecutionHistory: z.object({ executionId: z.string(), events: z.array(historyItem) }),
+  getExecutionHistory: z.object({ executionId: z.string(), events: z.array(historyItem), cursor: z.string().nullable() }),
   listTargetExecutions: page(execution),
   // commands
   listTargetCommands: page(command),
