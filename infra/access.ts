@@ -117,7 +117,8 @@ const STEP_EXTRA_TABLE_ACCESS: Readonly<Record<string, TableGrants>> = {
   'retain-rollback-package': { releases: 'read' },
   rollback: { releases: 'read' },
   // Compensates runs that never reached their block branch, which may mean closing their open commands;
-  // closes rollouts whose execution ended without their own closing step (audited on the control stream).
+  // closes rollouts whose execution ended without their own closing step (audited on the control stream),
+  // and stops the update runs of a halted rollout's running wave (states:StopExecution on update runs).
   reconcile: { commands: 'readWrite', rollouts: 'readWrite' },
 };
 
@@ -228,8 +229,8 @@ export type MachineGrants = Readonly<Partial<Record<MachineKind, readonly Machin
 
 export const API_MACHINE_ACCESS: Readonly<Partial<Record<ApiFunctionName, MachineGrants>>> = {
   // POST /rollouts plans and starts the rollout workflow; POST /rollouts/{id}/halt stops the rollout's
-  // execution, its running wave's child execution, and the update runs that wave started.
-  rollouts: { rollout: ['start', 'stop'], 'rollout-wave': ['stop'], update: ['stop'] },
+  // execution and its running wave's child execution (the reconciler stops the wave's update runs).
+  rollouts: { rollout: ['start', 'stop'], 'rollout-wave': ['stop'] },
 };
 
 /** API functions that publish the control plane's own events (ReleasePublished) to its event bus. */

@@ -180,6 +180,12 @@ export class Workflows extends Construct {
     this.grantSecrets(this.reconciler, STEP_SECRET_ACCESS[RECONCILER_FN] ?? []);
     this.grantWaveNotify(this.reconciler);
     this.bindStateMachines(this.reconciler, ['observe']);
+    // A halted rollout's update runs are stopped here, asynchronously to the halt request (D12).
+    iam.Grant.addToPrincipal({
+      grantee: this.reconciler.role,
+      actions: ['states:StopExecution'],
+      resourceArns: [executionArnsByName(stack, this.stateMachineNames.update)],
+    });
     this.reconciler.function.configureAsyncInvoke({
       retryAttempts: 2,
       onFailure: new destinations.SqsDestination(this.reconcileDeadLetters),

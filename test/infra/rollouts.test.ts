@@ -289,14 +289,14 @@ describe('rollouts API function', () => {
   const statements = withAction(statementsOfFn(fn), 'states:');
 
   it('starts the rollout state machine only', () => {
-    expect(API_MACHINE_ACCESS.rollouts).toEqual({ rollout: ['start', 'stop'], 'rollout-wave': ['stop'], update: ['stop'] });
+    expect(API_MACHINE_ACCESS.rollouts).toEqual({ rollout: ['start', 'stop'], 'rollout-wave': ['stop'] });
     expect(resourcesFor(statements, 'states:StartExecution')).toEqual([rolloutMachineRef]);
   });
 
-  it('stops rollout, wave and update executions, and nothing else', () => {
+  it('stops rollout and wave executions, not update runs (the reconciler does, D12), and nothing else', () => {
     const stop = statements.filter((s) => s.Action === 'states:StopExecution');
     expect(stop).toHaveLength(1);
-    expect(sorted(asList<Json>(stop[0]!.Resource))).toEqual(sorted([executionsOf('rollout'), executionsOf('rollout-wave'), executionsOf('update')]));
+    expect(sorted(asList<Json>(stop[0]!.Resource))).toEqual(sorted([executionsOf('rollout'), executionsOf('rollout-wave')]));
     expect(statements.flatMap((s) => asList<string>(s.Action)).sort()).toEqual(['states:StartExecution', 'states:StopExecution']);
   });
 
@@ -305,7 +305,7 @@ describe('rollouts API function', () => {
     const env = p.Environment.Variables;
     expect(env[stateMachineEnvVar('rollout')]).toEqual(rolloutMachineRef);
     expect(env[stateMachineEnvVar('rollout-wave')]).toEqual(refOf(rollouts.stateMachines['rollout-wave']));
-    expect(env[stateMachineEnvVar('update')]).toEqual(refOf(workflows.stateMachines.update));
+    expect(env[stateMachineEnvVar('update')]).toBeUndefined();
     expect(env[stateMachineEnvVar('provisioning')]).toBeUndefined();
     expect(p.Timeout).toBe(60);
     expect(p.MemorySize).toBeGreaterThanOrEqual(1024);

@@ -245,6 +245,8 @@ describe('reconciler', () => {
         Effect: 'Allow',
         Resource: WORKFLOW_KINDS.map((kind) => formattedArn('states', `execution:${workflows.stateMachineNames[kind]}:*`)),
       },
+      // The update runs of a halted rollout's running wave (D12).
+      { Action: 'states:StopExecution', Effect: 'Allow', Resource: formattedArn('states', `execution:${workflows.stateMachineNames.update}:*`) },
     ]);
   });
 });
