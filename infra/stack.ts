@@ -69,7 +69,7 @@ export class DeploymentControlPlaneStack extends Stack {
       this.rollouts.bindMachines(this.api.functions[name], API_MACHINE_ACCESS[name]!);
     }
     for (const name of API_EVENT_PUBLISHERS) this.rollouts.bindPublisher(this.api.functions[name]);
-    this.bootstrapAdmin = new BootstrapAdmin(this, 'BootstrapAdmin', { tokens: this.data.tables.tokens });
+    this.bootstrapAdmin = new BootstrapAdmin(this, 'BootstrapAdmin', { tokens: this.data.tables.tokens, audit: this.data.tables.audit });
 
     // Every alarm of the stack notifies the operations topic.
     this.operations = new Operations(this, 'Operations', { alarmEmail: props.alarmEmail });
