@@ -426,6 +426,28 @@ describe('POST /rollouts', () => {
     await expect(createRolloutPlan(NEXT, { id: 'bad id' }, 'x', new Date())).rejects.toThrow(/must be 1-74/);
     await ok('POST', '/rollouts/ro-event-1/halt', { reason: 'test done' });
   });
+
+  it('the catch-up schedule leaves a channel head that already had a rollout alone (D13: only lost events are caught up)', async () => {
+    const { channelHeadKey, getChannelHead } = await import('../../functions/adapters/releases.js');
+    const { listRollouts } = await import('../../functions/adapters/rollouts.js');
+    const { handler: plan } = await import('../../functions/steps/rollout-plan.js');
+    const schedule = (n: number) => plan({ event: { schedule: { channel: 'stable' } }, executionArn: `arn:aws:states:local:000000000000:execution:dcp-rollout:sched-catch-up-${n}` });
+    const starts = engine.starts.length;
+    // The stable head here is revoked: nothing to catch up, and no failed execution every hour.
+    const head = (await getChannelHead('stable'))!.version;
+    expect(await schedule(1)).toMatchObject({ id: '', status: 'SKIPPED', summary: expect.stringContaining('revoked') });
+    // A head whose rollout an operator halted is not run again by the schedule.
+    const putChannelHeadForTest = (version: string) =>
+      ddb().send(new UpdateCommand({ TableName: tableName('guards'), Key: { key: channelHeadKey('stable') }, UpdateExpression: 'SET version = :v', ExpressionAttributeValues: { ':v': version } }));
+    expect((await listRollouts(NEXT, 1)).items.length).toBeGreaterThan(0);
+    await putChannelHeadForTest(NEXT);
+    try {
+      expect(await schedule(2)).toMatchObject({ id: '', status: 'SKIPPED', summary: expect.stringContaining('already had a rollout') });
+    } finally {
+      await putChannelHeadForTest(head);
+    }
+    expect(engine.starts).toHaveLength(starts);
+  });
 });
 
 describe('POST /rollouts refusals', () => {
