@@ -58,6 +58,9 @@ class RecordingEngine implements WorkflowEngine {
   async history() {
     return [];
   }
+  async historyPage() {
+    return { events: [] };
+  }
 }
 
 /** Counts the commands sent through the shared document client while `on`. */

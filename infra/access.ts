@@ -3,6 +3,7 @@
 // the synthesized IAM policies against it.
 import type { ApiGroup } from '../functions/core/routes/index.js';
 import type { TableId } from '../functions/core/tables.js';
+import { STEPS } from '../functions/core/workflows.js';
 import type { MachineKind } from '../statemachines/definitions.js';
 
 export type TableAccess = 'read' | 'readWrite';
@@ -124,7 +125,8 @@ const STEP_EXTRA_TABLE_ACCESS: Readonly<Record<string, TableGrants>> = {
   'retain-rollback-package': { releases: 'read' },
   rollback: { releases: 'read' },
   // Compensates runs that never reached their block branch, which may mean closing their open commands;
-  // closes rollouts whose execution ended without their own closing step (audited on the control stream).
+  // closes rollouts whose execution ended without their own closing step (audited on the control stream),
+  // and stops the update runs of a halted rollout's running wave (states:StopExecution on update runs).
   reconcile: { commands: 'readWrite', rollouts: 'readWrite' },
 };
 
@@ -139,6 +141,32 @@ export function stepTableAccess(fn: string, sendsCommand: boolean): TableGrants 
   };
 }
 
+/** Grants that cover every one of `grants` (read-write where any of them writes). */
+export function unionGrants(...grants: readonly TableGrants[]): TableGrants {
+  const union: Partial<Record<TableId, TableAccess>> = {};
+  for (const g of grants) {
+    for (const [tableId, access] of Object.entries(g) as [TableId, TableAccess][]) {
+      union[tableId] = union[tableId] === 'readWrite' || access === 'readWrite' ? 'readWrite' : 'read';
+    }
+  }
+  return union;
+}
+
+/** The step files of the step list, each once, with whether one of its states sends an agent command. */
+export function workflowStepFns(): { fn: string; sendsCommand: boolean }[] {
+  const byFn = new Map<string, boolean>();
+  for (const step of STEPS) byFn.set(step.fn, (byFn.get(step.fn) ?? false) || step.command !== undefined);
+  return [...byFn].map(([fn, sendsCommand]) => ({ fn, sendsCommand }));
+}
+
+/**
+ * Tables of the workflows' one step function (functions/steps/workflow-steps.ts), which runs every step of
+ * the step list: the union of what each step is granted above.
+ */
+export function workflowStepsTableAccess(): TableGrants {
+  return unionGrants(...workflowStepFns().map(({ fn, sendsCommand }) => stepTableAccess(fn, sendsCommand)));
+}
+
 /**
  * Secrets Manager, on the per-target secrets only (`dcp/<targetId>/<NAME>`): `create` makes them (tagged
  * with the run that created them) and reads them back to seal them for a customer-run target; `delete`
@@ -150,6 +178,11 @@ export const STEP_SECRET_ACCESS: Readonly<Record<string, readonly SecretAccess[]
   'delete-secrets': ['delete'],
   reconcile: ['delete'],
 };
+
+/** Secrets access of a function that runs the step files `fns`: the union of theirs. */
+export function secretAccessOf(fns: readonly string[]): SecretAccess[] {
+  return [...new Set(fns.flatMap((fn) => STEP_SECRET_ACCESS[fn] ?? []))].sort();
+}
 
 /**
  * The Lambda functions behind the rollout workflows (statemachines/rollout.asl.json and rollout-wave.asl.json,
@@ -181,6 +214,11 @@ export const ROLLOUT_STEP_TABLE_ACCESS = {
 export type RolloutStepFn = keyof typeof ROLLOUT_STEP_TABLE_ACCESS;
 export const ROLLOUT_STEP_FNS = Object.keys(ROLLOUT_STEP_TABLE_ACCESS) as RolloutStepFn[];
 
+/** Tables of the rollouts' one step function (functions/steps/rollout-steps.ts): the union of its steps'. */
+export function rolloutStepsTableAccess(): TableGrants {
+  return unionGrants(...Object.values(ROLLOUT_STEP_TABLE_ACCESS));
+}
+
 /**
  * Functions that tell a rollout wave that an update run it started has ended, by answering the wave's
  * "Update target" task token (functions/steps/lib/notify.ts): the update workflow's last steps, the
@@ -199,8 +237,8 @@ export type MachineGrants = Readonly<Partial<Record<MachineKind, readonly Machin
 
 export const API_MACHINE_ACCESS: Readonly<Partial<Record<ApiFunctionName, MachineGrants>>> = {
   // POST /rollouts plans and starts the rollout workflow; POST /rollouts/{id}/halt stops the rollout's
-  // execution, its running wave's child execution, and the update runs that wave started.
-  rollouts: { rollout: ['start', 'stop'], 'rollout-wave': ['stop'], update: ['stop'] },
+  // execution and its running wave's child execution (the reconciler stops the wave's update runs).
+  rollouts: { rollout: ['start', 'stop'], 'rollout-wave': ['stop'] },
 };
 
 /** API functions that publish the control plane's own events (ReleasePublished) to its event bus. */

@@ -64,11 +64,14 @@ export function isPublic(route: RouteSpec): boolean {
 }
 
 // Execution logs carry errors only, and never request or response bodies: those can hold tokens and secrets.
-const STAGE_LOGGING = {
-  loggingLevel: apigw.MethodLoggingLevel.ERROR,
-  dataTraceEnabled: false,
-  metricsEnabled: true,
-} as const;
+// Writing them (and access logs) to CloudWatch needs API Gateway's account-wide CloudWatch role, which this
+// stack does not create (ApiProps.logging); metrics need nothing.
+const stageLogging = (logging: boolean) =>
+  ({
+    loggingLevel: logging ? apigw.MethodLoggingLevel.ERROR : apigw.MethodLoggingLevel.OFF,
+    dataTraceEnabled: false,
+    metricsEnabled: true,
+  }) as const;
 
 export interface ApiProps {
   readonly tables: Readonly<Record<TableId, DataTable>>;
@@ -77,12 +80,21 @@ export interface ApiProps {
   readonly throttling?: ApiThrottling;
   /** ARN of a regional WAFv2 web ACL to associate with the stage. */
   readonly wafWebAclArn?: string;
+  /**
+   * Access logs and error execution logs to CloudWatch (default off). API Gateway writes them with the
+   * role set once per account and region in its account settings (AWS::ApiGateway::Account). A stack must
+   * not own that account-wide setting — two stacks would fight over it and deleting one would switch
+   * logging off for every API of the account — so turn this on (`-c dcp:apiLogging=on`) where the account
+   * has the role; a stage with logging and no such role fails to deploy.
+   */
+  readonly logging?: boolean;
 }
 
 export class Api extends Construct {
   readonly restApi: apigw.RestApi;
   readonly functions: Readonly<Record<ApiFunctionName, DcpFunction>>;
-  readonly accessLogs: logs.LogGroup;
+  /** The access log group, when logging is on. */
+  readonly accessLogs?: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: ApiProps) {
     super(scope, id);
@@ -117,18 +129,20 @@ export class Api extends Construct {
     }
     this.functions = functions;
 
-    this.accessLogs = new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR });
+    const logging = props.logging ?? false;
+    const STAGE_LOGGING = stageLogging(logging);
+    const accessLogs = logging ? new logs.LogGroup(this, 'AccessLogs', { retention: logs.RetentionDays.ONE_YEAR }) : undefined;
+    this.accessLogs = accessLogs;
 
     this.restApi = new apigw.RestApi(this, 'RestApi', {
       restApiName: 'deployment-control-plane',
       description: 'Deployment Control Plane HTTPS API',
       endpointConfiguration: { types: [apigw.EndpointType.REGIONAL] },
-      // API Gateway needs an account-level role to write execution and access logs to CloudWatch.
-      cloudWatchRole: true,
+      // Not `cloudWatchRole: true`: that creates the account-wide AWS::ApiGateway::Account (see ApiProps.logging).
+      cloudWatchRole: false,
       deployOptions: {
         stageName: props.stageName ?? 'prod',
-        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogs),
-        accessLogFormat: accessLogFormat(),
+        ...(accessLogs ? { accessLogDestination: new apigw.LogGroupLogDestination(accessLogs), accessLogFormat: accessLogFormat() } : {}),
         ...STAGE_LOGGING,
         tracingEnabled: true,
         throttlingRateLimit: throttling.stage.rateLimit,
@@ -150,13 +164,21 @@ export class Api extends Construct {
       },
     });
 
-    const cloudWatchRole = this.restApi.node.findChild('CloudWatchRole');
-    Validations.of(cloudWatchRole).acknowledge({
-      id: 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
-      reason:
-        'The account-level API Gateway logging role must create and write log groups API Gateway names itself ' +
-        '(API-Gateway-Execution-Logs_<api>/<stage>); the AWS managed policy is the documented policy for that role.',
-    });
+    if (!logging) {
+      Validations.of(this.restApi.deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG1',
+        reason:
+          'Access logs need API Gateway\'s account-wide CloudWatch role, which this stack must not own (one per ' +
+          'account and region, shared by every API). Deploy with -c dcp:apiLogging=on where the account has it. ' +
+          'Without it, every request is still traced in X-Ray, counted in the stage metrics, and every change audited.',
+      });
+      Validations.of(this.restApi.deploymentStage).acknowledge({
+        id: 'AwsSolutions-APIG6',
+        reason:
+          'Execution logging needs the same account-wide API Gateway CloudWatch role as access logs; it is ' +
+          'switched on together with them (-c dcp:apiLogging=on). Stage metrics and X-Ray tracing are on regardless.',
+      });
+    }
 
     const authorizer = new apigw.RequestAuthorizer(this, 'BearerTokenAuthorizer', {
       authorizerName: 'bearer-token',
@@ -177,7 +199,10 @@ export class Api extends Construct {
 
     const integrations = new Map<ApiGroup, apigw.LambdaIntegration>();
     for (const group of API_GROUPS) {
-      integrations.set(group, new apigw.LambdaIntegration(functions[group].function, { allowTestInvoke: false }));
+      // One invoke permission per function for this API (`<api>/*/*/*`) instead of one per method: each
+      // function serves only its own group's routes (it answers 404 to any other path), and 55 per-method
+      // permissions were an eighth of the stack's resources (CloudFormation allows 500 per stack).
+      integrations.set(group, new apigw.LambdaIntegration(functions[group].function, { scopePermissionToMethod: false }));
     }
 
     for (const route of ROUTES) {

@@ -12,6 +12,8 @@ import { DcpFunction } from './function.js';
 
 export interface BootstrapAdminProps {
   readonly tokens: DataTable;
+  /** The audit table: storing the token is audited on the control stream, as it is locally. */
+  readonly audit: DataTable;
 }
 
 export class BootstrapAdmin extends Construct {
@@ -42,6 +44,7 @@ export class BootstrapAdmin extends Construct {
       memorySize: 256,
     }));
     onEvent.bindTable(props.tokens, 'readWrite');
+    onEvent.bindTable(props.audit, 'readWrite');
     this.secret.grantRead(onEvent.role);
 
     // The provider's framework function gets a role scoped like ours instead of the managed basic role.

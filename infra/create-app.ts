@@ -2,16 +2,24 @@
 // Shared by the CLI entry point (infra/app.ts) and the infra tests, so both synthesize the same thing.
 import { App, Validations, type AppProps } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { DEFAULT_ROLLOUT_SCHEDULE } from './rollouts.js';
 import { DeploymentControlPlaneStack, STACK_NAME } from './stack.js';
 
 /** Context keys the app reads (`cdk synth -c dcp:wafWebAclArn=arn:...`). */
 export const CONTEXT = {
   wafWebAclArn: 'dcp:wafWebAclArn',
   stageName: 'dcp:stageName',
-  /** EventBridge schedule expression that also starts rollouts, e.g. `rate(1 day)` (off when unset). */
+  /**
+   * EventBridge schedule expression of the catch-up rule, e.g. `rate(1 day)`; default DEFAULT_ROLLOUT_SCHEDULE,
+   * `off` switches it off (then a lost ReleasePublished event is only replayed by hand from the archive).
+   */
   rolloutSchedule: 'dcp:rolloutSchedule',
   /** Channels the schedule covers: a list in cdk.json, or `stable,beta` on the command line (default: stable). */
   rolloutChannels: 'dcp:rolloutChannels',
+  /** `on`: API Gateway access and execution logs (needs the account's API Gateway CloudWatch role). */
+  apiLogging: 'dcp:apiLogging',
+  /** An e-mail address the alarms' SNS topic notifies (a subscription the recipient confirms). */
+  alarmEmail: 'dcp:alarmEmail',
 } as const;
 
 /** A list from context: a JSON array (cdk.json), or comma-separated text (`-c key=a,b`). */
@@ -46,7 +54,9 @@ export function createApp(options: CreateAppOptions = {}): { app: App; stack: De
   const stack = new DeploymentControlPlaneStack(app, STACK_NAME, {
     wafWebAclArn: context(CONTEXT.wafWebAclArn),
     stageName: context(CONTEXT.stageName),
-    rolloutSchedule: context(CONTEXT.rolloutSchedule),
+    apiLogging: context(CONTEXT.apiLogging) === 'on',
+    alarmEmail: context(CONTEXT.alarmEmail),
+    rolloutSchedule: context(CONTEXT.rolloutSchedule) ?? DEFAULT_ROLLOUT_SCHEDULE,
     rolloutChannels: contextList(app.node.tryGetContext(CONTEXT.rolloutChannels)),
   });
   if (nag) Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -2,8 +2,8 @@
 // ReleasePublished; the rule that starts the rollout workflow from it (and, optionally, a schedule that
 // starts it per channel to catch up on lost events); the two Standard state machines — the rollout, which
 // plans and runs one child execution per wave, and the wave, which updates its targets — built from
-// statemachines/rollout*.asl.json like the provisioning and update workflows; and one Lambda function per
-// rollout step with only its own tables.
+// statemachines/rollout*.asl.json like the provisioning and update workflows; and one Lambda function for
+// all the rollout steps, with the union of their tables.
 import { Duration, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
@@ -17,14 +17,9 @@ import { stateMachineEnvVar } from '../functions/adapters/engine.js';
 import { EVENT_SOURCE, RELEASE_PUBLISHED_PATTERN } from '../functions/core/events.js';
 import type { ProvisioningPolicy } from '../functions/core/policies.js';
 import type { TableId } from '../functions/core/tables.js';
-import { MACHINE_KINDS, numericSettings, placeholdersOf, type MachineKind } from '../statemachines/definitions.js';
-import {
-  ROLLOUT_STEP_FNS,
-  ROLLOUT_STEP_TABLE_ACCESS,
-  type MachineGrants,
-  type RolloutStepFn,
-  type TableAccess,
-} from './access.js';
+import { MACHINE_KINDS, STEP_FUNCTION_TIMEOUT_SECONDS, numericSettings, placeholdersOf, type MachineKind } from '../statemachines/definitions.js';
+import { STEP_FUNCTIONS, functionPlaceholder } from '../functions/core/workflows.js';
+import { ROLLOUT_STEP_FNS, ROLLOUT_WAVE_NOTIFIERS, rolloutStepsTableAccess, type MachineGrants, type TableAccess } from './access.js';
 import type { DataTable } from './data.js';
 import { DcpFunction } from './function.js';
 import { buildStateMachine, executionArnsByName, pascal, type Workflows } from './workflows.js';
@@ -39,16 +34,19 @@ export const WAVE_STATE_MACHINE_PLACEHOLDER = 'RolloutWaveStateMachineArn';
 /** The managed rule Step Functions creates to learn when a `.sync` child execution ends. */
 export const SYNC_EVENTS_RULE = 'StepFunctionsGetEventsForStepFunctionsExecutionRule';
 
+/**
+ * How often the catch-up rule runs when the context does not say (`-c dcp:rolloutSchedule=off` switches it
+ * off). Each run plans a rollout of each channel's newest release only when that release has never had a
+ * rollout (functions/steps/rollout-plan.ts): it starts exactly the rollouts a lost ReleasePublished event
+ * would have, and never re-runs a release an operator halted or whose rollout ended.
+ */
+export const DEFAULT_ROLLOUT_SCHEDULE = 'rate(1 hour)';
+
 /** Channels the scheduled rule starts rollouts for when none are given. */
 export const DEFAULT_ROLLOUT_CHANNELS: readonly string[] = ['stable'];
 
 /** Variable holding the event bus name, read by functions/adapters/events.ts. */
 export const EVENT_BUS_ENV = 'DCP_EVENT_BUS';
-
-/** `${RolloutPlanFunctionArn}` for `rollout-plan`: the step list's rule (functions/core/workflows.ts). */
-export function rolloutPlaceholder(fn: RolloutStepFn): string {
-  return `${fn.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase())}FunctionArn`;
-}
 
 export interface RolloutsProps {
   readonly tables: Readonly<Record<TableId, DataTable>>;
@@ -58,7 +56,8 @@ export interface RolloutsProps {
   readonly provisioningPolicy?: ProvisioningPolicy;
   /**
    * An EventBridge schedule expression (`rate(1 day)`, `cron(0 3 * * ? *)`) that also starts a rollout of
-   * each channel's newest release, catching up on ReleasePublished events that were lost. Off when absent.
+   * each channel's newest release that never had one, catching up on ReleasePublished events that were
+   * lost. Off when absent or `off`.
    */
   readonly schedule?: string;
   /** Channels the schedule starts rollouts for (default: stable). */
@@ -70,7 +69,8 @@ export interface RolloutsProps {
 export class Rollouts extends Construct {
   readonly bus: events.EventBus;
   readonly archive: events.Archive;
-  readonly stepFunctions: Readonly<Record<RolloutStepFn, DcpFunction>>;
+  /** The one function behind every rollout step (functions/steps/rollout-steps.ts). */
+  readonly stepFunction: DcpFunction;
   readonly stateMachines: Readonly<Record<RolloutKind, sfn.StateMachine>>;
   readonly logGroups: Readonly<Record<RolloutKind, logs.LogGroup>>;
   readonly releasePublishedRule: events.Rule;
@@ -99,42 +99,35 @@ export class Rollouts extends Construct {
       retention: Duration.days(90),
     });
 
-    const stepFunctions = {} as Record<RolloutStepFn, DcpFunction>;
-    for (const fn of ROLLOUT_STEP_FNS) {
-      const step = new DcpFunction(this, `${pascal(fn)}Step`, {
-        entry: `functions/steps/${fn}.ts`,
-        description: `Deployment Control Plane rollout step: ${fn}`,
-        // Planning and loading a wave read every target of the rollout (up to tens of thousands).
-        ...(fn === 'rollout-plan' || fn === 'rollout-load-wave'
-          ? { timeout: Duration.minutes(5), memorySize: 1024 }
-          : { timeout: Duration.seconds(60) }),
-      });
-      for (const [tableId, access] of Object.entries(ROLLOUT_STEP_TABLE_ACCESS[fn]) as [TableId, TableAccess][]) {
-        step.bindTable(props.tables[tableId], access);
-      }
-      stepFunctions[fn] = step;
+    // One function runs every rollout step (functions/steps/rollout-steps.ts dispatches on the payload's
+    // `step`), with the union of their tables. Planning and loading a wave read every target of the rollout
+    // (up to tens of thousands), hence the memory; the tasks wait at most its timeout (one number).
+    const stepFunction = new DcpFunction(this, 'RolloutSteps', {
+      entry: `functions/steps/${STEP_FUNCTIONS.rollout}.ts`,
+      description: 'Deployment Control Plane: the steps of the rollout and rollout-wave workflows',
+      timeout: Duration.seconds(STEP_FUNCTION_TIMEOUT_SECONDS),
+      memorySize: 1024,
+    });
+    for (const [tableId, access] of Object.entries(rolloutStepsTableAccess()) as [TableId, TableAccess][]) {
+      stepFunction.bindTable(props.tables[tableId], access);
     }
-    this.stepFunctions = stepFunctions;
+    this.stepFunction = stepFunction;
 
     // The update-target step starts each target's update run, and answers the wave's token itself when it
     // skips a target; the update run's last step answers it otherwise (both by name: no dependency cycle).
-    const updateTarget = stepFunctions['rollout-update-target'];
-    this.bindMachines(updateTarget, { update: ['start'] });
-    props.workflows.grantWaveNotify(updateTarget);
+    this.bindMachines(stepFunction, { update: ['start'] });
+    if (ROLLOUT_STEP_FNS.some((fn) => (ROLLOUT_WAVE_NOTIFIERS as readonly string[]).includes(fn))) props.workflows.grantWaveNotify(stepFunction);
 
     const numbers = numericSettings(props.provisioningPolicy);
-    const functionsOf = (kind: RolloutKind): Record<string, DcpFunction> => {
-      const byPlaceholder = new Map(ROLLOUT_STEP_FNS.map((fn) => [rolloutPlaceholder(fn), stepFunctions[fn]]));
-      return Object.fromEntries(
+    const functionsOf = (kind: RolloutKind): Record<string, DcpFunction> =>
+      Object.fromEntries(
         placeholdersOf(kind)
           .filter((p) => p !== WAVE_STATE_MACHINE_PLACEHOLDER)
           .map((p) => {
-            const fn = byPlaceholder.get(p);
-            if (!fn) throw new Error(`statemachines/${kind}.asl.json uses \${${p}}, which no rollout step declares`);
-            return [p, fn];
+            if (p !== functionPlaceholder(STEP_FUNCTIONS.rollout)) throw new Error(`statemachines/${kind}.asl.json uses \${${p}}, which is not the rollout step function`);
+            return [p, stepFunction];
           }),
       );
-    };
     const wave = buildStateMachine(this, { kind: 'rollout-wave', name: names['rollout-wave'], numbers, functions: functionsOf('rollout-wave') });
     const rollout = buildStateMachine(this, {
       kind: 'rollout',
@@ -200,7 +193,7 @@ export class Rollouts extends Construct {
     });
 
     const scheduleRules: Record<string, events.Rule> = {};
-    if (props.schedule !== undefined) {
+    if (props.schedule !== undefined && props.schedule !== 'off') {
       const schedule = scheduleOf(props.schedule);
       const channels = props.channels ?? DEFAULT_ROLLOUT_CHANNELS;
       if (channels.length === 0) throw new Error('A rollout schedule needs at least one channel');

@@ -7,6 +7,7 @@ import { API_EVENT_PUBLISHERS, API_MACHINE_ACCESS, API_WORKFLOW_ACCESS, type Api
 import { Api, type ApiThrottling } from './api.js';
 import { BootstrapAdmin } from './bootstrap-admin.js';
 import { Data } from './data.js';
+import { Operations } from './operations.js';
 import { Rollouts } from './rollouts.js';
 import { Workflows } from './workflows.js';
 
@@ -17,10 +18,17 @@ export interface DeploymentControlPlaneProps extends StackProps {
   readonly throttling?: ApiThrottling;
   /** ARN of a regional WAFv2 web ACL to associate with the API stage. */
   readonly wafWebAclArn?: string;
-  /** EventBridge schedule expression (`rate(1 day)`) that also starts rollouts per channel; off when absent. */
+  /**
+   * EventBridge schedule expression (`rate(1 hour)`) of the rule that catches up on lost ReleasePublished
+   * events per channel; `off` or absent: no rule (createApp sets DEFAULT_ROLLOUT_SCHEDULE unless told `off`).
+   */
   readonly rolloutSchedule?: string;
   /** Channels the rollout schedule covers (default: stable). */
   readonly rolloutChannels?: readonly string[];
+  /** API Gateway access and execution logs to CloudWatch (needs the account's API Gateway CloudWatch role). */
+  readonly apiLogging?: boolean;
+  /** An e-mail address subscribed to the alarm topic. */
+  readonly alarmEmail?: string;
 }
 
 export class DeploymentControlPlaneStack extends Stack {
@@ -29,6 +37,7 @@ export class DeploymentControlPlaneStack extends Stack {
   readonly rollouts: Rollouts;
   readonly api: Api;
   readonly bootstrapAdmin: BootstrapAdmin;
+  readonly operations: Operations;
 
   constructor(scope: Construct, id: string, props: DeploymentControlPlaneProps = {}) {
     super(scope, id, {
@@ -43,6 +52,7 @@ export class DeploymentControlPlaneStack extends Stack {
       stageName: props.stageName,
       throttling: props.throttling,
       wafWebAclArn: props.wafWebAclArn,
+      logging: props.apiLogging,
     });
     // Route handlers that start runs, read them, or complete their waits (infra/access.ts says which).
     for (const name of Object.keys(API_WORKFLOW_ACCESS) as ApiFunctionName[]) {
@@ -59,8 +69,20 @@ export class DeploymentControlPlaneStack extends Stack {
       this.rollouts.bindMachines(this.api.functions[name], API_MACHINE_ACCESS[name]!);
     }
     for (const name of API_EVENT_PUBLISHERS) this.rollouts.bindPublisher(this.api.functions[name]);
-    this.bootstrapAdmin = new BootstrapAdmin(this, 'BootstrapAdmin', { tokens: this.data.tables.tokens });
+    this.bootstrapAdmin = new BootstrapAdmin(this, 'BootstrapAdmin', { tokens: this.data.tables.tokens, audit: this.data.tables.audit });
 
+    // Every alarm of the stack notifies the operations topic.
+    this.operations = new Operations(this, 'Operations', { alarmEmail: props.alarmEmail });
+    this.operations.notify(
+      this.workflows.compensationFailedAlarm,
+      this.workflows.reconcileFailedAlarm,
+      this.rollouts.startFailedAlarm,
+    );
+
+    new CfnOutput(this, 'AlarmTopicArn', {
+      description: 'SNS topic the alarms notify (subscribe a pager or chat bridge to it)',
+      value: this.operations.alarmTopic.topicArn,
+    });
     new CfnOutput(this, 'ApiUrl', {
       description: 'Base URL of the HTTPS API',
       value: `${this.api.restApi.url.replace(/\/$/, '')}${BASE_PATH}`,

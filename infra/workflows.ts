@@ -1,9 +1,9 @@
-// The provisioning and update workflows (SPEC §7): one Lambda function per step file of the step list, two
+// The provisioning and update workflows (SPEC §7): one Lambda function for all the steps of the step list, two
 // Standard state machines built from statemachines/*.asl.json with the functions' ARNs substituted, and the
 // reconciler that compensates runs ending without their block branch (stopped, timed out, or failed in
 // it). An alarm goes off when a run ends in CompensationFailed. buildStateMachine is shared with the rollout
 // workflows (infra/rollouts.ts), and the state machine names of both live here.
-import { Duration, Stack, Validations, ArnFormat } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Fn, RemovalPolicy, Stack, Validations } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -17,9 +17,10 @@ import { stateMachineEnvVar } from '../functions/adapters/engine.js';
 import { CREATED_BY_TAG, targetSecretName } from '../functions/adapters/secrets.js';
 import type { ProvisioningPolicy } from '../functions/core/policies.js';
 import type { TableId } from '../functions/core/tables.js';
-import { STEPS, TERMINAL_STATES, type StepSpec, type WorkflowKind } from '../functions/core/workflows.js';
+import { STEP_FUNCTIONS, STEPS, TERMINAL_STATES, functionPlaceholder, type WorkflowKind } from '../functions/core/workflows.js';
 import {
   MACHINE_KINDS,
+  STEP_FUNCTION_TIMEOUT_SECONDS,
   WORKFLOW_KINDS,
   loadDefinition,
   numericSettings,
@@ -30,7 +31,10 @@ import {
 import {
   ROLLOUT_WAVE_NOTIFIERS,
   STEP_SECRET_ACCESS,
+  secretAccessOf,
   stepTableAccess,
+  workflowStepFns,
+  workflowStepsTableAccess,
   type SecretAccess,
   type TableAccess,
   type TableGrants,
@@ -56,16 +60,9 @@ export interface WorkflowsProps {
   readonly alarmActions?: readonly cloudwatch.IAlarmAction[];
 }
 
-/** The function files behind the steps, each once (a function can serve several states), in step-list order. */
-export function stepFunctionFiles(): { fn: string; steps: StepSpec[] }[] {
-  const byFn = new Map<string, StepSpec[]>();
-  for (const step of STEPS) byFn.set(step.fn, [...(byFn.get(step.fn) ?? []), step]);
-  return [...byFn].map(([fn, steps]) => ({ fn, steps }));
-}
-
 export class Workflows extends Construct {
-  /** Step functions by `fn` of STEPS. */
-  readonly stepFunctions: Readonly<Record<string, DcpFunction>>;
+  /** The one function behind every step of both workflows (functions/steps/workflow-steps.ts). */
+  readonly stepFunction: DcpFunction;
   readonly stateMachines: Readonly<Record<WorkflowKind, sfn.StateMachine>>;
   /**
    * Fixed names (`<stack>-<kind>`) of every state machine of the stack, the rollout ones included, so ARNs
@@ -93,28 +90,26 @@ export class Workflows extends Construct {
       WORKFLOW_KINDS.map((kind) => [kind, sfn.StateMachine.fromStateMachineName(this, `${pascal(kind)}ByName`, machineName(kind))]),
     ) as Record<WorkflowKind, sfn.IStateMachine>;
 
-    const stepFunctions: Record<string, DcpFunction> = {};
-    for (const { fn, steps } of stepFunctionFiles()) {
-      const sendsCommand = steps.some((s) => s.command !== undefined);
-      const step = new DcpFunction(this, `${pascal(fn)}Step`, {
-        entry: `functions/steps/${fn}.ts`,
-        description: `Deployment Control Plane step: ${steps.map((s) => s.state).join(' / ')}`,
-        // Steps only write records and send commands; the agent's work is waited for by the state machine.
-        timeout: Duration.seconds(60),
-      });
-      this.bindTables(step, props.tables, stepTableAccess(fn, sendsCommand));
-      this.grantSecrets(step, STEP_SECRET_ACCESS[fn] ?? []);
-      if (sendsCommand) {
-        const kinds = WORKFLOW_KINDS.filter((kind) => steps.some((s) => s.workflows.includes(kind)));
-        for (const kind of kinds) machineRefs[kind].grantTaskResponse(step.role);
-      }
-      stepFunctions[fn] = step;
-    }
-    this.stepFunctions = stepFunctions;
+    // One function runs every step of both workflows (functions/steps/workflow-steps.ts dispatches on the
+    // state's name); its grants are the union of its steps' (infra/access.ts), so there is one entry per
+    // step to keep and one function to deploy, not one per step.
+    const fns = workflowStepFns();
+    const step = new DcpFunction(this, 'WorkflowSteps', {
+      entry: `functions/steps/${STEP_FUNCTIONS.workflow}.ts`,
+      description: 'Deployment Control Plane: the steps of the provisioning and update workflows',
+      // Steps only write records and send commands; the agent's work is waited for by the state machine.
+      // The tasks that invoke it wait at most this long (statemachines/definitions.ts, one number).
+      timeout: Duration.seconds(STEP_FUNCTION_TIMEOUT_SECONDS),
+    });
+    this.bindTables(step, props.tables, workflowStepsTableAccess());
+    this.grantSecrets(step, secretAccessOf(fns.map((f) => f.fn)));
+    // Command steps answer their own task token when there is nothing to wait for (both workflows have some).
+    const commandKinds = WORKFLOW_KINDS.filter((kind) => STEPS.some((s) => s.command !== undefined && s.workflows.includes(kind)));
+    for (const kind of commandKinds) machineRefs[kind].grantTaskResponse(step.role);
     // An update run a rollout wave started reports its end to the wave's waiting task (notifyParent).
-    for (const fn of ROLLOUT_WAVE_NOTIFIERS) if (stepFunctions[fn]) this.grantWaveNotify(stepFunctions[fn]);
+    if (fns.some((f) => (ROLLOUT_WAVE_NOTIFIERS as readonly string[]).includes(f.fn))) this.grantWaveNotify(step);
+    this.stepFunction = step;
 
-    const byPlaceholder = new Map(STEPS.map((s) => [s.placeholder, stepFunctions[s.fn]!]));
     const stateMachines = {} as Record<WorkflowKind, sfn.StateMachine>;
     const logGroups = {} as Record<WorkflowKind, logs.LogGroup>;
     for (const kind of WORKFLOW_KINDS) {
@@ -124,9 +119,8 @@ export class Workflows extends Construct {
         numbers,
         functions: Object.fromEntries(
           placeholdersOf(kind).map((p) => {
-            const fn = byPlaceholder.get(p);
-            if (!fn) throw new Error(`statemachines/${kind}.asl.json uses \${${p}}, which no step of the step list declares`);
-            return [p, fn];
+            if (p !== functionPlaceholder(STEP_FUNCTIONS.workflow)) throw new Error(`statemachines/${kind}.asl.json uses \${${p}}, which is not the workflow step function`);
+            return [p, step];
           }),
         ),
       });
@@ -186,6 +180,12 @@ export class Workflows extends Construct {
     this.grantSecrets(this.reconciler, STEP_SECRET_ACCESS[RECONCILER_FN] ?? []);
     this.grantWaveNotify(this.reconciler);
     this.bindStateMachines(this.reconciler, ['observe']);
+    // A halted rollout's update runs are stopped here, asynchronously to the halt request (D12).
+    iam.Grant.addToPrincipal({
+      grantee: this.reconciler.role,
+      actions: ['states:StopExecution'],
+      resourceArns: [executionArnsByName(stack, this.stateMachineNames.update)],
+    });
     this.reconciler.function.configureAsyncInvoke({
       retryAttempts: 2,
       onFailure: new destinations.SqsDestination(this.reconcileDeadLetters),
@@ -374,8 +374,12 @@ export function buildStateMachine(scope: Construct, props: BuildStateMachineProp
   const { kind, name } = props;
   const logGroup = new logs.LogGroup(scope, `${pascal(kind)}Logs`, {
     // Step Functions' vended-logs prefix keeps the log resource policy small as state machines are added.
-    logGroupName: `/aws/vendedlogs/states/${name}`,
+    // The name ends in the stack's own id (the UUID CloudFormation gives each stack it creates): the group
+    // is retained when the stack is deleted (a year of run history), so a fixed name would make the next
+    // deployment of the stack fail with AlreadyExists.
+    logGroupName: `/aws/vendedlogs/states/${name}-${Fn.select(2, Fn.split('/', Aws.STACK_ID))}`,
     retention: logs.RetentionDays.ONE_YEAR,
+    removalPolicy: RemovalPolicy.RETAIN,
   });
   const substitutions: Record<string, string> = {
     ...Object.fromEntries(Object.entries(props.functions).map(([p, fn]) => [p, fn.function.functionArn])),

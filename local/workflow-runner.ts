@@ -10,7 +10,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ScanCommand } from '@aws-sdk/lib-dynamodb';
 import type { StateMachine, StateMachineDefinition } from 'aws-local-stepfunctions';
-import { TaskNotWaitingError, type EngineKind, type HistoryItem, type WorkflowEngine } from '../functions/adapters/engine.js';
+import { TaskNotWaitingError, type EngineKind, type HistoryItem, type HistoryPage, type WorkflowEngine } from '../functions/adapters/engine.js';
 import { canonicalJson } from '../functions/core/crypto/canonical.js';
 import type { CompensationReason } from '../functions/core/compensation.js';
 import { stepByState, type ExecutionRecord, type StepPayload, type StepResult } from '../functions/core/workflows.js';
@@ -54,7 +54,7 @@ export interface LocalEngineOptions {
   faults?: FaultRegistry;
   /** The ASL of a kind with its placeholders filled. Default: statemachines/definitions.ts. */
   definition?: (kind: EngineKind) => Promise<StateMachineDefinition>;
-  /** The handler of a Task state. Default: `handler` of functions/steps/<fn>.ts for the state's step. */
+  /** The handler of a Task state. Default: the function its FunctionName names (functions/steps/<name>.ts). */
   handler?: (state: string) => Promise<StepHandler>;
   /**
    * Replaces the reconciler (tests): called with the end status of a stopped, timed-out or failed run, and
@@ -239,6 +239,19 @@ export class LocalWorkflowEngine implements WorkflowEngine {
     const exec = this.executions.get(key(kind, name)) ?? (await this.readFile(kind, name));
     if (!exec) throw namedError('ExecutionDoesNotExist', `Execution ${name} does not exist`);
     return structuredClone(exec.events);
+  }
+
+  /** GetExecutionHistory's paging: at most maxResults (1..1000) events, and an opaque token for the rest. */
+  async historyPage(kind: EngineKind, name: string, page: { maxResults: number; nextToken?: string }): Promise<HistoryPage> {
+    const events = await this.history(kind, name);
+    let from = 0;
+    if (page.nextToken !== undefined) {
+      const match = /^local-history\.(\d+)$/.exec(page.nextToken);
+      if (!match || Number(match[1]) > events.length) throw namedError('InvalidToken', 'Invalid Token: the history token was not issued for this execution');
+      from = Number(match[1]);
+    }
+    const to = from + Math.min(Math.max(page.maxResults, 1), 1000);
+    return { events: events.slice(from, to), ...(to < events.length ? { nextToken: `local-history.${to}` } : {}) };
   }
 
   // ---- local runtime ---------------------------------------------------------------------------------
@@ -795,11 +808,13 @@ export class LocalWorkflowEngine implements WorkflowEngine {
   private handlers = new Map<string, Promise<StepHandler>>();
 
   private handlerFor(state: string, functionName: string | undefined): Promise<StepHandler> {
-    let h = this.handlers.get(state);
+    // Overridden handlers are per state (tests); the default is per function, as Lambda loads it once.
+    const cacheKey = this.opts.handler ? `state:${state}` : `fn:${functionName ?? state}`;
+    let h = this.handlers.get(cacheKey);
     if (!h) {
       h = this.opts.handler ? this.opts.handler(state) : defaultHandler(state, functionName);
-      h.catch(() => this.handlers.delete(state));
-      this.handlers.set(state, h);
+      h.catch(() => this.handlers.delete(cacheKey));
+      this.handlers.set(cacheKey, h);
     }
     return h;
   }
@@ -959,12 +974,13 @@ async function defaultDefinition(kind: EngineKind): Promise<StateMachineDefiniti
 const STEPS_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'functions', 'steps');
 
 /**
- * The `handler` of functions/steps/<fn>.ts: `fn` from the step registry by state name, else from the
- * local function ARN the state calls (states outside the registry, e.g. a future rollout machine's).
+ * The function a Task state invokes, as AWS does it: `Parameters.FunctionName` is the local ARN of a
+ * function (`...:function:dcp-<name>`), whose code is the `handler` of functions/steps/<name>.ts — for the
+ * workflows' and rollouts' states, the dispatcher of their family, which runs the step the payload names.
  */
 async function defaultHandler(state: string, functionName: string | undefined): Promise<StepHandler> {
-  const fn = stepByState(state)?.fn ?? /:function:dcp-([a-z0-9-]+)$/.exec(functionName ?? '')?.[1];
-  if (!fn) throw namedError('States.Runtime', `No step is registered for the Task state "${state}"`);
+  const fn = /:function:dcp-([a-z0-9-]+)$/.exec(functionName ?? '')?.[1];
+  if (!fn) throw namedError('States.Runtime', `The Task state "${state}" names no local function (${String(functionName)})`);
   // A computed file URL: the module is chosen at run time (tsx and vitest both load .ts).
   const mod = (await import(pathToFileURL(join(STEPS_DIR, `${fn}.ts`)).href)) as { handler?: StepHandler };
   if (typeof mod.handler !== 'function') throw namedError('States.Runtime', `functions/steps/${fn}.ts exports no handler`);

@@ -23,7 +23,19 @@ export interface NumericSettings {
   RetryMaxDelaySeconds: number;
   StepTimeoutSeconds: number;
   AgentHeartbeatSeconds: number;
+  /**
+   * TimeoutSeconds of every Task that only invokes a step function (no task token): the step functions'
+   * own Lambda timeout, STEP_FUNCTION_TIMEOUT_SECONDS, so a task never waits longer than its function may
+   * run. Callback tasks wait for the agent up to StepTimeoutSeconds instead.
+   */
+  StepFunctionTimeoutSeconds: number;
 }
+
+/**
+ * The Lambda timeout of the step functions (infra/workflows.ts, infra/rollouts.ts) and the TimeoutSeconds of
+ * the tasks that invoke them synchronously: one number for both. Lambda allows at most 900 s.
+ */
+export const STEP_FUNCTION_TIMEOUT_SECONDS = 300;
 
 export interface LoadDefinitionOptions {
   numbers: NumericSettings;
@@ -41,6 +53,7 @@ const NUMERIC_NAMES = [
   'RetryMaxDelaySeconds',
   'StepTimeoutSeconds',
   'AgentHeartbeatSeconds',
+  'StepFunctionTimeoutSeconds',
 ] as const satisfies readonly (keyof NumericSettings)[];
 
 // Step Functions rejects fractions everywhere except BackoffRate.
@@ -65,6 +78,7 @@ export function numericSettings(policy: ProvisioningPolicy = DEFAULT_POLICIES.pr
     RetryMaxDelaySeconds: policy.retry.maxDelaySeconds,
     StepTimeoutSeconds: policy.stepTimeoutSeconds,
     AgentHeartbeatSeconds: policy.agentHeartbeatSeconds,
+    StepFunctionTimeoutSeconds: STEP_FUNCTION_TIMEOUT_SECONDS,
   };
 }
 

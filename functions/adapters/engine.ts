@@ -24,6 +24,12 @@ export interface HistoryItem {
   details?: Record<string, unknown>;
 }
 
+/** One page of an execution's history, and the engine's token for the next one (absent on the last page). */
+export interface HistoryPage {
+  events: HistoryItem[];
+  nextToken?: string;
+}
+
 export interface WorkflowEngine {
   /** Start an execution named `name`; answers its ARN (AWS) or local id. Idempotent for the same name and input. */
   start(kind: EngineKind, name: string, input: unknown): Promise<{ executionArn: string }>;
@@ -31,7 +37,14 @@ export interface WorkflowEngine {
   sendTaskSuccess(taskToken: string, output: unknown): Promise<void>;
   sendTaskFailure(taskToken: string, error: string, cause: string): Promise<void>;
   sendTaskHeartbeat(taskToken: string): Promise<void>;
+  /** The whole history (every page); for the runtime and tests, never for an API answer. */
   history(kind: EngineKind, name: string): Promise<HistoryItem[]>;
+  /**
+   * At most `maxResults` events from `nextToken` on (GetExecutionHistory's own paging). Fails with
+   * `ExecutionDoesNotExist` when the engine has no history (never ran, or past Step Functions' 90-day
+   * retention after the run closed) and `InvalidToken` for a token it did not issue.
+   */
+  historyPage(kind: EngineKind, name: string, page: { maxResults: number; nextToken?: string }): Promise<HistoryPage>;
 }
 
 /** Thrown by engines when a task token is no longer waited on (run ended, timed out, or unknown). */
@@ -115,13 +128,27 @@ export class StepFunctionsEngine implements WorkflowEngine {
     const items: HistoryItem[] = [];
     let nextToken: string | undefined;
     do {
-      const out = await this.client.send(
-        new GetExecutionHistoryCommand({ executionArn: executionArnOf(stateMachineArn(kind), name), nextToken, maxResults: 1000, includeExecutionData: true }),
-      );
-      for (const e of out.events ?? []) items.push(toItem(e, items[items.length - 1]));
-      nextToken = out.nextToken;
+      const page = await this.historyPage(kind, name, { maxResults: 1000, ...(nextToken ? { nextToken } : {}) });
+      items.push(...page.events);
+      nextToken = page.nextToken;
     } while (nextToken);
     return items;
+  }
+
+  async historyPage(kind: EngineKind, name: string, page: { maxResults: number; nextToken?: string }): Promise<HistoryPage> {
+    // GetExecutionHistory answers at most 1000 events per call (maxResults 0..1000).
+    const out = await this.client.send(
+      new GetExecutionHistoryCommand({
+        executionArn: executionArnOf(stateMachineArn(kind), name),
+        maxResults: Math.min(Math.max(page.maxResults, 1), 1000),
+        includeExecutionData: true,
+        ...(page.nextToken ? { nextToken: page.nextToken } : {}),
+      }),
+    );
+    // Task events take their state from the StateEntered before them (on an earlier page it stays unknown).
+    const events: HistoryItem[] = [];
+    for (const e of out.events ?? []) events.push(toItem(e, events[events.length - 1]));
+    return { events, ...(out.nextToken ? { nextToken: out.nextToken } : {}) };
   }
 }
 

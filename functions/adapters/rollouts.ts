@@ -275,8 +275,11 @@ export interface HaltedRollout {
 }
 
 /**
- * RUNNING → HALTED (audited), then stop the rollout's execution and each running wave's child execution.
- * Update runs the waves started are stopped with them; the reconciler compensates those (SPEC §7.1).
+ * RUNNING → HALTED (audited), then stop the rollout's execution and each running wave's child execution:
+ * a handful of StopExecution calls, whatever the wave size, so the answer comes well inside API Gateway's
+ * 29 s. The update runs the running waves started are stopped asynchronously: the rollout execution's
+ * ABORTED status change reaches the reconciler (functions/steps/reconcile.ts), which stops them with
+ * retries of throttled calls (stopHaltedWaveMembers); the reconciler then compensates each of them.
  */
 export async function haltRollout(id: string, reason: string, actor: string, now: Date): Promise<HaltedRollout> {
   const current = await getRollout(id);
@@ -294,7 +297,7 @@ export async function haltRollout(id: string, reason: string, actor: string, now
   }
 
   const engine = workflowEngine();
-  const stop = async (kind: 'rollout' | 'rollout-wave' | 'update', name: string): Promise<StopResult> => {
+  const stop = async (kind: 'rollout' | 'rollout-wave', name: string): Promise<StopResult> => {
     try {
       await engine.stop(kind, name, 'RolloutHalted', reason);
       return 'stopped';
@@ -303,20 +306,9 @@ export async function haltRollout(id: string, reason: string, actor: string, now
       return 'failed';
     }
   };
-  // Executions started by the ReleasePublished rule or the schedule have generated names: stop the one recorded.
-  const rolloutStop = await stop('rollout', current.executionArn ? current.executionArn.slice(current.executionArn.lastIndexOf(':') + 1) : id);
   const waves = await listWaves(id);
-  const stopped: { index: number; result: StopResult }[] = [];
-  for (const wave of waves) {
-    if (wave.status !== 'RUNNING') continue;
-    stopped.push({ index: wave.index, result: await stop('rollout-wave', waveExecutionName(id, wave.index)) });
-    // The wave's update runs are executions of their own: stop those too; the reconciler compensates them.
-    const members = await ddb().send(new GetCommand({ TableName: tableName('rollouts'), Key: { id, sk: wave.sk }, ProjectionExpression: 'targetIds' }));
-    await forEachLimited((members.Item?.targetIds ?? []) as string[], PARALLEL_WRITES, async (targetId) => {
-      await stop('update', executionName('update', targetId, `rollout-${id}`));
-    });
-  }
-  // Waves that had not finished will not run on: say so on their items.
+  // Waves that had not finished will not run on: say so on their items. A wave that was running is marked
+  // for the reconciler, which stops the update runs it started (membersToStop).
   await forEachLimited(
     waves.filter((w) => w.status === 'RUNNING' || w.status === 'PENDING'),
     PARALLEL_WRITES,
@@ -326,10 +318,10 @@ export async function haltRollout(id: string, reason: string, actor: string, now
           new UpdateCommand({
             TableName: tableName('rollouts'),
             Key: { id, sk: wave.sk },
-            UpdateExpression: 'SET #s = :halted, stoppedAt = :at',
+            UpdateExpression: wave.status === 'RUNNING' ? 'SET #s = :halted, stoppedAt = :at, membersToStop = :yes' : 'SET #s = :halted, stoppedAt = :at',
             ConditionExpression: '#s IN (:running, :pending)',
             ExpressionAttributeNames: { '#s': 'status' },
-            ExpressionAttributeValues: { ':halted': 'HALTED', ':at': at, ':running': 'RUNNING', ':pending': 'PENDING' },
+            ExpressionAttributeValues: { ':halted': 'HALTED', ':at': at, ':running': 'RUNNING', ':pending': 'PENDING', ...(wave.status === 'RUNNING' ? { ':yes': true } : {}) },
           }),
         );
       } catch (e) {
@@ -337,7 +329,84 @@ export async function haltRollout(id: string, reason: string, actor: string, now
       }
     },
   );
+  // Executions started by the ReleasePublished rule or the schedule have generated names: stop the one recorded.
+  const rolloutStop = await stop('rollout', current.executionArn ? current.executionArn.slice(current.executionArn.lastIndexOf(':') + 1) : id);
+  const stopped: { index: number; result: StopResult }[] = [];
+  for (const wave of waves) {
+    if (wave.status !== 'RUNNING') continue;
+    stopped.push({ index: wave.index, result: await stop('rollout-wave', waveExecutionName(id, wave.index)) });
+  }
   return { rollout: (await getRollout(id)) ?? { ...current, ...change }, stopped: { rollout: rolloutStop, waves: stopped } };
+}
+
+/** StopExecution errors that mean "slow down": retried, never counted as a failed stop. */
+const THROTTLING_ERRORS = new Set(['ThrottlingException', 'TooManyRequestsException', 'ServiceUnavailable', 'ServiceUnavailableException']);
+
+export interface MemberStops {
+  stopped: number;
+  notRunning: number;
+  /** Still throttled after the retries: left marked, for the next attempt. */
+  throttled: number;
+  failed: number;
+}
+
+/**
+ * Stop the update runs of a halted rollout's waves that were running when it was halted (marked
+ * membersToStop by haltRollout). Throttled stops are retried with full-jitter exponential backoff; a wave
+ * whose members were all stopped (or had ended) loses its mark, so a repeated call only does what is left.
+ */
+export async function stopHaltedWaveMembers(
+  id: string,
+  reason: string,
+  opts: { attempts?: number; baseDelayMs?: number; maxDelayMs?: number } = {},
+): Promise<MemberStops> {
+  const attempts = opts.attempts ?? 8;
+  const base = opts.baseDelayMs ?? 100;
+  const cap = opts.maxDelayMs ?? 5000;
+  const engine = workflowEngine();
+  const counts: MemberStops = { stopped: 0, notRunning: 0, throttled: 0, failed: 0 };
+  const marked = await queryAll<{ sk: string; targetIds?: string[] }>({
+    TableName: tableName('rollouts'),
+    KeyConditionExpression: 'id = :id AND begins_with(sk, :prefix)',
+    FilterExpression: 'membersToStop = :yes',
+    ExpressionAttributeValues: { ':id': id, ':prefix': WAVE_SK_PREFIX, ':yes': true },
+    ProjectionExpression: 'sk, targetIds',
+    ConsistentRead: true,
+  });
+  for (const wave of marked) {
+    let left = 0;
+    await forEachLimited(wave.targetIds ?? [], PARALLEL_WRITES, async (targetId) => {
+      const name = executionName('update', targetId, `rollout-${id}`);
+      for (let attempt = 0; ; attempt++) {
+        try {
+          await engine.stop('update', name, 'RolloutHalted', reason);
+          counts.stopped++;
+          return;
+        } catch (e) {
+          const errorName = e instanceof Error ? e.name : '';
+          if (NOT_RUNNING_ERRORS.has(errorName)) {
+            counts.notRunning++;
+            return;
+          }
+          if (!THROTTLING_ERRORS.has(errorName)) {
+            counts.failed++;
+            left++;
+            return;
+          }
+          if (attempt + 1 >= attempts) {
+            counts.throttled++;
+            left++;
+            return;
+          }
+          await new Promise((r) => setTimeout(r, Math.random() * Math.min(cap, base * 2 ** attempt)));
+        }
+      }
+    });
+    if (left === 0) {
+      await ddb().send(new UpdateCommand({ TableName: tableName('rollouts'), Key: { id, sk: wave.sk }, UpdateExpression: 'REMOVE membersToStop' }));
+    }
+  }
+  return counts;
 }
 
 /** Engine errors that mean the execution is not running (never started, or already ended). */

@@ -84,29 +84,60 @@ export async function revokeToken(id: string, actor: string, now: Date): Promise
   return { ...existing, revokedAt: at, revokedBy: actor };
 }
 
+/** Who stores the bootstrap token: the local runtime at start-up, or the stack's custom resource in AWS. */
+export type BootstrapWriter = 'local-runtime' | 'stack';
+
+class BootstrapUnchanged extends Error {}
+
 /**
- * Store (or refresh) the hash of the bootstrap admin token and return the token. A token is generated when
- * none is given. The local runtime calls this at start-up; in AWS the stack's custom resource does the same.
+ * The one writer of the bootstrap admin token (SPEC §5), for the local runtime at start-up and for the
+ * stack's custom resource in AWS (functions/custom/bootstrap-admin.ts): store the hash of `token` (one is
+ * generated when none is given) as token "bootstrap", audited on the control stream. The same value keeps
+ * the item as it is — a bootstrap token an admin revoked stays revoked, in both places; only a new value
+ * (a changed DCP_ADMIN_TOKEN, a new secret) replaces it.
  */
-export async function bootstrapAdminToken(token?: string, now = new Date()): Promise<string> {
+export async function bootstrapAdminToken(token?: string, now = new Date(), writer: BootstrapWriter = 'local-runtime'): Promise<string> {
   const value = token ?? `dcp-admin-${randomBytes(24).toString('base64url')}`;
   if (value.length < 16) throw new Error('DCP_ADMIN_TOKEN must be at least 16 characters');
   const secretHash = hashTokenSecret(value);
   const existing = await getTokenRecord(BOOTSTRAP_TOKEN_ID);
-  if (existing && existing.secretHash === secretHash && !existing.revokedAt) return value;
+  if (existing && existing.secretHash === secretHash) return value;
   const record: TokenRecord = {
     id: BOOTSTRAP_TOKEN_ID,
     secretHash,
     scopes: ['admin'],
     description: 'Bootstrap admin token',
     createdAt: now.toISOString(),
-    createdBy: 'local-runtime',
+    createdBy: writer,
   };
-  await transactWithAudit(
-    [{ item: { Put: { TableName: tableName('tokens'), Item: record } } }],
-    [{ stream: CONTROL_STREAM, actor: 'local-runtime', action: 'token.bootstrapped', details: { tokenId: BOOTSTRAP_TOKEN_ID, scopes: ['admin'] } }],
-    now,
-  );
+  try {
+    await transactWithAudit(
+      [
+        {
+          item: {
+            Put: {
+              TableName: tableName('tokens'),
+              Item: record,
+              // Two writers at once (a stack update racing a retry) store one value once.
+              ConditionExpression: 'attribute_not_exists(id) OR secretHash <> :hash',
+              ExpressionAttributeValues: { ':hash': secretHash },
+            },
+          },
+          onConditionFailed: () => new BootstrapUnchanged(),
+        },
+      ],
+      [
+        {
+          stream: CONTROL_STREAM,
+          actor: writer,
+          action: 'token.bootstrapped',
+          details: { tokenId: BOOTSTRAP_TOKEN_ID, scopes: ['admin'], replaced: existing !== undefined },
+        },
+      ],
+      now,
+    );
+  } catch (e) {
+    if (!(e instanceof BootstrapUnchanged)) throw e;
+  }
   return value;
 }
-

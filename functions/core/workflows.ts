@@ -37,6 +37,12 @@ export const TRANSIENT_ERRORS = [
   'Lambda.AWSLambdaException',
   'Lambda.SdkClientException',
   'Lambda.TooManyRequestsException',
+  // AWS's list for Lambda tasks (Step Functions developer guide, "Handle Lambda service exceptions"):
+  // ClientExecutionTimeoutException with the three above; an unhandled error or a function timeout is
+  // Lambda.Unknown, and a timed-out sandbox reports Sandbox.Timedout. Every step is safe to repeat.
+  'Lambda.ClientExecutionTimeoutException',
+  'Lambda.Unknown',
+  'Sandbox.Timedout',
 ] as const;
 
 /** What a failed run leaves on the target when no step-specific blocker applies. */
@@ -75,7 +81,10 @@ export interface StepSpec {
   readonly key: string;
   /** File in functions/steps/ (without .ts) whose `handler` runs the step; also the function's id. */
   readonly fn: string;
-  /** ASL placeholder that the CDK fills with the function's ARN. */
+  /**
+   * ASL placeholder that the CDK fills with the ARN of the function behind the step: the one step function
+   * of the workflows (functions/steps/workflow-steps.ts), which dispatches on the payload's `step`.
+   */
   readonly placeholder: string;
   /** Set when the step waits for the target's agent (`.waitForTaskToken`). */
   readonly command?: CommandType;
@@ -87,8 +96,15 @@ export interface StepSpec {
   readonly workflows: readonly WorkflowKind[];
 }
 
-const placeholder = (fn: string) => `${fn.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase())}FunctionArn`;
-const step = (s: Omit<StepSpec, 'placeholder'>): StepSpec => ({ ...s, placeholder: placeholder(s.fn) });
+/**
+ * The step functions, one per workflow family (functions/steps/<name>.ts): each dispatches on the `step` of its
+ * payload to the step's module. The provisioning and update steps share one, the rollout steps another.
+ */
+export const STEP_FUNCTIONS = { workflow: 'workflow-steps', rollout: 'rollout-steps' } as const;
+
+/** `workflow-steps` → `WorkflowStepsFunctionArn`: the ASL placeholder of a function. */
+export const functionPlaceholder = (fn: string) => `${fn.replace(/(^|-)([a-z])/g, (_, __, c: string) => c.toUpperCase())}FunctionArn`;
+const step = (s: Omit<StepSpec, 'placeholder'>): StepSpec => ({ ...s, placeholder: functionPlaceholder(STEP_FUNCTIONS.workflow) });
 
 /**
  * Every step. Command steps share one sender function per command type, so `fn` names the command's

@@ -1,29 +1,21 @@
 // CloudFormation custom resource (onEvent handler of a custom_resources.Provider): makes the stack's
-// Secrets Manager value the first admin token by storing its hash as token "bootstrap" (SPEC §5).
+// Secrets Manager value the first admin token by storing its hash as token "bootstrap" (SPEC §5), through
+// the same writer as the local runtime (bootstrapAdminToken: audited, and a revoked token stays revoked).
 // The secret value itself never leaves this function: not in the response, not in a log line.
-import { ConditionalCheckFailedException, DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { CloudFormationCustomResourceEvent } from 'aws-lambda';
-import { tableEnvVar } from '../core/tables.js';
-import { BOOTSTRAP_TOKEN_ID, hashTokenSecret } from '../core/tokens.js';
+import { bootstrapAdminToken } from '../adapters/tokens.js';
+import { BOOTSTRAP_TOKEN_ID } from '../core/tokens.js';
 
 const PHYSICAL_ID = 'bootstrap-admin-token';
 
-function required(name: string): string {
-  const value = process.env[name];
-  if (!value) throw new Error(`${name} is not set`);
-  return value;
-}
-
-const tokensTable = required(tableEnvVar('tokens'));
-const dynamo = new DynamoDBClient({});
-const secrets = new SecretsManagerClient({});
+let secrets: SecretsManagerClient | undefined;
 
 interface OnEventResponse {
   PhysicalResourceId: string;
 }
 
-export async function handler(event: CloudFormationCustomResourceEvent): Promise<OnEventResponse> {
+export async function handler(event: CloudFormationCustomResourceEvent, client?: SecretsManagerClient): Promise<OnEventResponse> {
   // Delete leaves the token alone: the tokens table is retained, and revoking is the API's job.
   if (event.RequestType === 'Delete') return { PhysicalResourceId: event.PhysicalResourceId };
 
@@ -31,32 +23,10 @@ export async function handler(event: CloudFormationCustomResourceEvent): Promise
   const secretArn = event.ResourceProperties.SecretArn;
   if (typeof secretArn !== 'string' || secretArn === '') throw new Error('Property SecretArn is missing');
 
-  const { SecretString: token } = await secrets.send(new GetSecretValueCommand({ SecretId: secretArn }));
+  const sm = client ?? (secrets ??= new SecretsManagerClient({}));
+  const { SecretString: token } = await sm.send(new GetSecretValueCommand({ SecretId: secretArn }));
   if (!token) throw new Error('The bootstrap admin secret has no string value');
-  const secretHash = hashTokenSecret(token);
-
-  try {
-    await dynamo.send(
-      new PutItemCommand({
-        TableName: tokensTable,
-        Item: {
-          id: { S: BOOTSTRAP_TOKEN_ID },
-          secretHash: { S: secretHash },
-          scopes: { L: [{ S: 'admin' }] },
-          description: { S: 'Bootstrap admin token (Secrets Manager)' },
-          createdAt: { S: new Date().toISOString() },
-          createdBy: { S: 'stack' },
-        },
-        // A stack update that finds the same secret keeps the item as it is, so a bootstrap token an admin
-        // revoked stays revoked; a new secret value replaces it.
-        ConditionExpression: 'attribute_not_exists(id) OR secretHash <> :hash',
-        ExpressionAttributeValues: { ':hash': { S: secretHash } },
-      }),
-    );
-    console.log(JSON.stringify({ message: 'Bootstrap admin token stored', tokenId: BOOTSTRAP_TOKEN_ID }));
-  } catch (error) {
-    if (!(error instanceof ConditionalCheckFailedException)) throw error;
-    console.log(JSON.stringify({ message: 'Bootstrap admin token unchanged', tokenId: BOOTSTRAP_TOKEN_ID }));
-  }
+  await bootstrapAdminToken(token, new Date(), 'stack');
+  console.log(JSON.stringify({ message: 'Bootstrap admin token stored (unchanged when the value is the same)', tokenId: BOOTSTRAP_TOKEN_ID }));
   return { PhysicalResourceId: PHYSICAL_ID };
 }

@@ -5,6 +5,7 @@ import type { EventBridgeEvent } from 'aws-lambda';
 import { log } from '../api/lib/log.js';
 import { compensate, type CompensationOutcome, type CompensationReason } from './lib/compensate.js';
 import { setFields } from './lib/rollout.js';
+import { getRollout, stopHaltedWaveMembers } from '../adapters/rollouts.js';
 import { appendAudit } from '../adapters/audit.js';
 import { CONTROL_STREAM } from '../core/audit.js';
 import { PLAN_SK, rolloutIdForEvent } from '../core/rollouts.js';
@@ -66,5 +67,16 @@ async function closeRollout(detail: ExecutionStatusChange): Promise<Compensation
     await appendAudit([{ stream: CONTROL_STREAM, actor: 'reconciler', action: 'rollout.failed', details: { rolloutId: id, executionArn: detail.executionArn, reason } }], now);
   }
   log('info', 'reconciled rollout execution', { rolloutId: id, status, changed });
+  // A halted rollout (POST /rollouts/{id}/halt stopped this execution): stop the update runs its running
+  // wave started. Throttled stops are retried there; any left make this invocation fail, so Lambda's
+  // asynchronous retries (then the dead-letter queue and its alarm) take over with what is left.
+  const rollout = status === 'ABORTED' ? await getRollout(id) : undefined;
+  if (rollout?.status === 'HALTED') {
+    const stops = await stopHaltedWaveMembers(id, rollout.haltReason ?? 'rollout halted');
+    log('info', 'stopped the update runs of a halted rollout', { rolloutId: id, ...stops });
+    if (stops.throttled > 0 || stops.failed > 0) {
+      throw new Error(`Rollout ${id}: ${stops.throttled} throttled and ${stops.failed} failed stop(s) of update runs left; retried`);
+    }
+  }
   return { executionId: name, ...(changed ? {} : { skipped: 'the rollout was not running' }) };
 }

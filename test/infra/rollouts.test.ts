@@ -7,23 +7,24 @@ import { describe, expect, it } from 'vitest';
 import { stateMachineEnvVar } from '../../functions/adapters/engine.js';
 import { EVENT_SOURCE, RELEASE_PUBLISHED_PATTERN } from '../../functions/core/events.js';
 import { tableEnvVar, type TableId } from '../../functions/core/tables.js';
-import { API_MACHINE_ACCESS, ROLLOUT_STEP_FNS, ROLLOUT_STEP_TABLE_ACCESS, type ApiFunctionName } from '../../infra/access.js';
+import { API_MACHINE_ACCESS, ROLLOUT_STEP_FNS, ROLLOUT_STEP_TABLE_ACCESS, rolloutStepsTableAccess, unionGrants, type ApiFunctionName } from '../../infra/access.js';
+import { ROLLOUT_STEP_MODULES } from '../../functions/steps/rollout-steps.js';
+import { STEP_FUNCTIONS, TRANSIENT_ERRORS, functionPlaceholder } from '../../functions/core/workflows.js';
 import { CONTEXT, contextList, createApp } from '../../infra/create-app.js';
 import {
   EVENT_BUS_ENV,
   ROLLOUT_KINDS,
   SYNC_EVENTS_RULE,
   WAVE_STATE_MACHINE_PLACEHOLDER,
-  rolloutPlaceholder,
 } from '../../infra/rollouts.js';
-import { loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
+import { STEP_FUNCTION_TIMEOUT_SECONDS, loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
 
 
 const SCHEDULE = 'rate(1 day)';
 const CHANNELS = ['stable', 'beta'];
 
-// Prepare: one synth for the whole file, bundling skipped, with the rollout schedule switched on (the
-// default stack, without it, is synthesized by workflows.test.ts, which checks it has no schedule rule).
+// Prepare: one synth for the whole file, bundling skipped, with the rollout schedule and channels set (the
+// default stack, with the default catch-up schedule, is synthesized by workflows.test.ts).
 const { stack } = createApp({
   nag: false,
   context: { 'aws:cdk:bundling-stacks': [], [CONTEXT.rolloutSchedule]: SCHEDULE, [CONTEXT.rolloutChannels]: CHANNELS.join(',') },
@@ -158,11 +159,11 @@ describe.each([...ROLLOUT_KINDS])('%s state machine', (kind) => {
     expect(props.DefinitionString).toBe(loadDefinition(kind, { numbers: numericSettings() }));
   });
 
-  it('substitutes exactly the placeholders the file uses: its step functions, and the wave state machine', () => {
+  it('substitutes exactly the placeholders the file uses: the rollout step function, and the wave state machine', () => {
     expect(Object.keys(props.DefinitionSubstitutions).sort()).toEqual(placeholdersOf(kind));
     for (const placeholder of placeholdersOf(kind)) {
-      const fn = ROLLOUT_STEP_FNS.find((f) => rolloutPlaceholder(f) === placeholder);
-      const expected = fn ? arnOf(rollouts.stepFunctions[fn]) : placeholder === WAVE_STATE_MACHINE_PLACEHOLDER ? refOf(rollouts.stateMachines['rollout-wave']) : undefined;
+      const fn = placeholder === functionPlaceholder(STEP_FUNCTIONS.rollout);
+      const expected = fn ? arnOf(rollouts.stepFunction) : placeholder === WAVE_STATE_MACHINE_PLACEHOLDER ? refOf(rollouts.stateMachines['rollout-wave']) : undefined;
       expect(expected, placeholder).toBeDefined();
       expect(props.DefinitionSubstitutions[placeholder], placeholder).toEqual(expected);
     }
@@ -179,6 +180,12 @@ describe.each([...ROLLOUT_KINDS])('%s state machine', (kind) => {
         expect(retrier.ErrorEquals, name).not.toContain('States.ALL');
         expect(retrier.ErrorEquals, name).not.toContain('States.TaskFailed');
       }
+      // Every Lambda task retries the transient Lambda errors with the policy's backoff (D8).
+      if (task.Parameters?.FunctionName) {
+        expect(task.Retry, name).toEqual([
+          expect.objectContaining({ ErrorEquals: [...TRANSIENT_ERRORS], MaxAttempts: numericSettings().RetryMaxAttempts, BackoffRate: numericSettings().RetryBackoffRate }),
+        ]);
+      }
     }
   });
 
@@ -190,17 +197,28 @@ describe.each([...ROLLOUT_KINDS])('%s state machine', (kind) => {
       Level: 'ALL',
     });
     expect(props.TracingConfiguration).toEqual({ Enabled: true });
-    expect(propsOf(rollouts.logGroups[kind]).LogGroupName).toBe(`/aws/vendedlogs/states/${names[kind]}`);
+    // Not a fixed name: the group is retained on delete, and the next stack must be able to create its own (D9).
+    expect(propsOf(rollouts.logGroups[kind]).LogGroupName).toEqual({
+      'Fn::Join': ['', [`/aws/vendedlogs/states/${names[kind]}-`, { 'Fn::Select': [2, { 'Fn::Split': ['/', { Ref: 'AWS::StackId' }] }] }]],
+    });
     expect(propsOf(rollouts.logGroups[kind]).RetentionInDays).toBeGreaterThan(0);
     expect(definition.TimeoutSeconds).toBeGreaterThan(0);
   });
 
-  it('may invoke exactly its own step functions, unqualified', () => {
+  it('may invoke exactly the rollout step function, unqualified', () => {
     const invoke = withAction(statementsOf(logicalId(machine.role)), 'lambda:');
     expect(invoke).toHaveLength(1);
     expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
-    const expected = ROLLOUT_STEP_FNS.filter((fn) => placeholdersOf(kind).includes(rolloutPlaceholder(fn))).map((fn) => arnOf(rollouts.stepFunctions[fn]));
-    expect(sorted(asList<Json>(invoke[0]!.Resource))).toEqual(sorted(expected));
+    expect(asList<Json>(invoke[0]!.Resource)).toEqual([arnOf(rollouts.stepFunction)]);
+  });
+
+  it('names a rollout step in every Task payload, and waits no longer than the function may run (D8)', () => {
+    for (const [name, task] of allStates(definition).filter(([, s]) => s.Type === 'Task' && s.Parameters?.FunctionName)) {
+      expect(Object.keys(ROLLOUT_STEP_MODULES), name).toContain(task.Parameters.Payload.step);
+      if (!String(task.Resource).endsWith('.waitForTaskToken')) {
+        expect(task.TimeoutSeconds, name).toBeLessThanOrEqual(propsOf(rollouts.stepFunction.function).Timeout);
+      }
+    }
   });
 });
 
@@ -234,19 +252,20 @@ describe('rollout state machine role', () => {
   });
 });
 
-describe('rollout step functions', () => {
-  it('one function per rollout step, on the project defaults', () => {
-    expect(Object.keys(rollouts.stepFunctions).sort()).toEqual([...ROLLOUT_STEP_FNS].sort());
-    for (const fn of Object.values(rollouts.stepFunctions)) {
-      expect(propsOf(fn.function)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
-    }
+describe('rollout step function', () => {
+  const step = rollouts.stepFunction;
+
+  it('is one function for every rollout step, on the project defaults, sized to plan', () => {
+    expect(Object.keys(ROLLOUT_STEP_MODULES).sort()).toEqual([...ROLLOUT_STEP_FNS].sort());
+    expect(propsOf(step.function)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
     // Planning decides every target of the channel.
-    expect(propsOf(rollouts.stepFunctions['rollout-plan'].function).MemorySize).toBeGreaterThanOrEqual(1024);
+    expect(propsOf(step.function).MemorySize).toBeGreaterThanOrEqual(1024);
+    expect(propsOf(step.function).Timeout).toBe(STEP_FUNCTION_TIMEOUT_SECONDS);
   });
 
-  it.each([...ROLLOUT_STEP_FNS])('%s gets exactly its tables, with their env vars', (fn) => {
-    const step = rollouts.stepFunctions[fn];
-    const expected = ROLLOUT_STEP_TABLE_ACCESS[fn];
+  it('gets exactly the union of the rollout steps\' tables, with their env vars', () => {
+    const expected = rolloutStepsTableAccess();
+    expect(expected).toEqual(unionGrants(...ROLLOUT_STEP_FNS.map((fn) => ROLLOUT_STEP_TABLE_ACCESS[fn])));
     expect(expected.rollouts).toBe('readWrite');
     expect(tableGrants(step)).toEqual(expected);
     const env = propsOf(step.function).Environment?.Variables ?? {};
@@ -255,18 +274,13 @@ describe('rollout step functions', () => {
     }
   });
 
-  it('update-target starts update runs and answers the wave\'s token by name; no other rollout step touches a state machine', () => {
-    const step = rollouts.stepFunctions['rollout-update-target'];
+  it('starts update runs and answers the wave\'s token by name, and nothing else on the state machines', () => {
     expect(withAction(statementsOfFn(step), 'states:')).toEqual([
       { Action: 'states:StartExecution', Effect: 'Allow', Resource: refOf(workflows.stateMachines.update) },
       { Action: 'states:SendTaskSuccess', Effect: 'Allow', Resource: formattedArn('states', `stateMachine:${names['rollout-wave']}`) },
     ]);
     expect(propsOf(step.function).Environment.Variables[stateMachineEnvVar('update')]).toEqual(refOf(workflows.stateMachines.update));
-    for (const fn of ROLLOUT_STEP_FNS) {
-      if (fn === 'rollout-update-target') continue;
-      expect(withAction(statementsOfFn(rollouts.stepFunctions[fn]), 'states:'), fn).toEqual([]);
-      expect(withAction(statementsOfFn(rollouts.stepFunctions[fn]), 'events:'), fn).toEqual([]);
-    }
+    expect(withAction(statementsOfFn(step), 'events:')).toEqual([]);
   });
 });
 
@@ -275,14 +289,14 @@ describe('rollouts API function', () => {
   const statements = withAction(statementsOfFn(fn), 'states:');
 
   it('starts the rollout state machine only', () => {
-    expect(API_MACHINE_ACCESS.rollouts).toEqual({ rollout: ['start', 'stop'], 'rollout-wave': ['stop'], update: ['stop'] });
+    expect(API_MACHINE_ACCESS.rollouts).toEqual({ rollout: ['start', 'stop'], 'rollout-wave': ['stop'] });
     expect(resourcesFor(statements, 'states:StartExecution')).toEqual([rolloutMachineRef]);
   });
 
-  it('stops rollout, wave and update executions, and nothing else', () => {
+  it('stops rollout and wave executions, not update runs (the reconciler does, D12), and nothing else', () => {
     const stop = statements.filter((s) => s.Action === 'states:StopExecution');
     expect(stop).toHaveLength(1);
-    expect(sorted(asList<Json>(stop[0]!.Resource))).toEqual(sorted([executionsOf('rollout'), executionsOf('rollout-wave'), executionsOf('update')]));
+    expect(sorted(asList<Json>(stop[0]!.Resource))).toEqual(sorted([executionsOf('rollout'), executionsOf('rollout-wave')]));
     expect(statements.flatMap((s) => asList<string>(s.Action)).sort()).toEqual(['states:StartExecution', 'states:StopExecution']);
   });
 
@@ -291,7 +305,7 @@ describe('rollouts API function', () => {
     const env = p.Environment.Variables;
     expect(env[stateMachineEnvVar('rollout')]).toEqual(rolloutMachineRef);
     expect(env[stateMachineEnvVar('rollout-wave')]).toEqual(refOf(rollouts.stateMachines['rollout-wave']));
-    expect(env[stateMachineEnvVar('update')]).toEqual(refOf(workflows.stateMachines.update));
+    expect(env[stateMachineEnvVar('update')]).toBeUndefined();
     expect(env[stateMachineEnvVar('provisioning')]).toBeUndefined();
     expect(p.Timeout).toBe(60);
     expect(p.MemorySize).toBeGreaterThanOrEqual(1024);

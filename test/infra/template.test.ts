@@ -18,10 +18,11 @@ type Json = Record<string, any>;
 
 const WEB_ACL_ARN = 'arn:aws:wafv2:eu-west-1:111122223333:regional/webacl/dcp/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b';
 
-// Prepare: one synth for the whole file, bundling skipped (the code is not what these tests look at).
+// Prepare: one synth for the whole file, bundling skipped (the code is not what these tests look at), with
+// API Gateway logging on (the default stack, without it, is checked by operations.test.ts).
 const { stack } = createApp({
   nag: false,
-  context: { 'aws:cdk:bundling-stacks': [], [CONTEXT.wafWebAclArn]: WEB_ACL_ARN },
+  context: { 'aws:cdk:bundling-stacks': [], [CONTEXT.wafWebAclArn]: WEB_ACL_ARN, [CONTEXT.apiLogging]: 'on' },
 });
 const template = Template.fromStack(stack);
 const resources: Record<string, Json> = template.toJSON().Resources;
@@ -167,10 +168,10 @@ describe('stage', () => {
 
   it('writes JSON access logs to its own log group', () => {
     const { DestinationArn, Format } = stage.Properties.AccessLogSetting;
-    expect(refTo(DestinationArn)).toBe(logicalId(stack.api.accessLogs));
+    expect(refTo(DestinationArn)).toBe(logicalId(stack.api.accessLogs!));
     const line = JSON.parse((Format as string).replace('$context.error.messageString', '"message"')) as Json;
     expect(line).toMatchObject({ requestId: '$context.requestId', status: '$context.status', tokenId: '$context.authorizer.tokenId' });
-    expect(resources[logicalId(stack.api.accessLogs)]!.Properties.RetentionInDays).toBeGreaterThan(0);
+    expect(resources[logicalId(stack.api.accessLogs!)]!.Properties.RetentionInDays).toBeGreaterThan(0);
   });
 
   it('traces with X-Ray and logs errors without request bodies', () => {
@@ -332,7 +333,7 @@ describe('bootstrap admin token', () => {
     const onEvent = stack.bootstrapAdmin.onEvent;
     const statements = statementsOf(logicalId(onEvent.role));
     expect(statements.some((s) => asList(s.Action).includes('secretsmanager:GetSecretValue') && refTo(s.Resource) === secretId)).toBe(true);
-    expect([...tableActions(logicalId(onEvent.role)).keys()]).toEqual(['tokens']);
+    expect([...tableActions(logicalId(onEvent.role)).keys()].sort()).toEqual(['audit', 'tokens']);
   });
 
   it('outputs the secret ARN and the API URL', () => {

@@ -11,13 +11,17 @@ import {
   API_WORKFLOW_ACCESS,
   ROLLOUT_WAVE_NOTIFIERS,
   STEP_SECRET_ACCESS,
+  secretAccessOf,
   stepTableAccess,
+  unionGrants,
+  workflowStepFns,
+  workflowStepsTableAccess,
   type ApiFunctionName,
-  type RolloutStepFn,
 } from '../../infra/access.js';
 import { createApp } from '../../infra/create-app.js';
-import { COMPENSATION_FAILED_METRIC, RECONCILED_STATUSES, RECONCILER_FN, stepFunctionFiles } from '../../infra/workflows.js';
-import { WORKFLOW_KINDS, loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
+import { COMPENSATION_FAILED_METRIC, RECONCILED_STATUSES, RECONCILER_FN } from '../../infra/workflows.js';
+import { STEP_FUNCTION_TIMEOUT_SECONDS, WORKFLOW_KINDS, loadDefinition, numericSettings, placeholdersOf } from '../../statemachines/definitions.js';
+import { WORKFLOW_STEP_MODULES } from '../../functions/steps/workflow-steps.js';
 
 
 // Prepare: one synth for the whole file, bundling skipped (the code is not what these tests look at).
@@ -29,8 +33,7 @@ const workflows = stack.workflows;
 
 
 
-const stepsOf = (kind: WorkflowKind) => STEPS.filter((s) => s.workflows.includes(kind));
-const fnOfPlaceholder = (placeholder: string) => workflows.stepFunctions[STEPS.find((s) => s.placeholder === placeholder)!.fn]!;
+const stepFn = workflows.stepFunction;
 
 describe.each([...WORKFLOW_KINDS])('%s state machine', (kind) => {
   const machine = workflows.stateMachines[kind];
@@ -43,7 +46,7 @@ describe.each([...WORKFLOW_KINDS])('%s state machine', (kind) => {
   it('substitutes exactly the placeholders the file uses, each with its step function ARN', () => {
     expect(Object.keys(props.DefinitionSubstitutions).sort()).toEqual(placeholdersOf(kind));
     for (const placeholder of placeholdersOf(kind)) {
-      expect(props.DefinitionSubstitutions[placeholder], placeholder).toEqual(arnOf(fnOfPlaceholder(placeholder)));
+      expect(props.DefinitionSubstitutions[placeholder], placeholder).toEqual(arnOf(stepFn));
     }
     // Filled the way Step Functions fills them, no placeholder is left.
     const filled = (props.DefinitionString as string).replace(/\$\{(\w+)\}/g, (_, name: string) =>
@@ -76,13 +79,12 @@ describe.each([...WORKFLOW_KINDS])('%s state machine', (kind) => {
     expect((JSON.parse(props.DefinitionString as string) as Json).TimeoutSeconds).toBeGreaterThan(0);
   });
 
-  it('may invoke exactly its own step functions, unqualified, and nothing else but logging and tracing', () => {
+  it('may invoke exactly the workflow step function, unqualified, and nothing else but logging and tracing', () => {
     const statements = statementsOf(logicalId(machine.role));
     const invoke = withAction(statements, 'lambda:');
     expect(invoke).toHaveLength(1);
     expect(invoke[0]!.Action).toBe('lambda:InvokeFunction');
-    const expected = [...new Set(stepsOf(kind).map((s) => s.fn))].map((fn) => arnOf(workflows.stepFunctions[fn]!));
-    expect(asList<Json>(invoke[0]!.Resource).map((r) => JSON.stringify(r)).sort()).toEqual(expected.map((r) => JSON.stringify(r)).sort());
+    expect(asList<Json>(invoke[0]!.Resource)).toEqual([arnOf(stepFn)]);
     const others = statements.filter((s) => s !== invoke[0]).flatMap((s) => asList<string>(s.Action));
     expect(others.every((a) => a.startsWith('xray:') || a.startsWith('logs:'))).toBe(true);
   });
@@ -96,99 +98,78 @@ describe.each([...WORKFLOW_KINDS])('%s state machine', (kind) => {
   });
 });
 
-describe('step functions', () => {
-  it('one function per step file of the step list', () => {
-    expect(Object.keys(workflows.stepFunctions).sort()).toEqual([...new Set(STEPS.map((s) => s.fn))].sort());
-    for (const fn of Object.values(workflows.stepFunctions)) {
-      expect(propsOf(fn.function)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+describe('workflow step function', () => {
+  const statements = statementsOfFn(stepFn);
+
+  it('is one function for every step of the step list, dispatching to each step file', () => {
+    expect(propsOf(stepFn.function)).toMatchObject({ Runtime: 'nodejs24.x', Architectures: ['arm64'], TracingConfig: { Mode: 'Active' } });
+    expect(Object.keys(WORKFLOW_STEP_MODULES).sort()).toEqual([...new Set(STEPS.map((s) => s.fn))].sort());
+    expect(ofType('AWS::Lambda::Function').filter(([, f]) => String(f.Properties.Description).includes('step'))).toHaveLength(2);
+  });
+
+  it('its timeout is the TimeoutSeconds of every task that invokes it without a task token (D8)', () => {
+    expect(propsOf(stepFn.function).Timeout).toBe(STEP_FUNCTION_TIMEOUT_SECONDS);
+    for (const kind of WORKFLOW_KINDS) {
+      const states = Object.entries((JSON.parse(propsOf(workflows.stateMachines[kind]).DefinitionString as string) as Json).States as Json);
+      for (const [name, state] of states) {
+        if (state.Type !== 'Task') continue;
+        if (String(state.Resource).endsWith('.waitForTaskToken')) {
+          // The agent's wait is the task's; the invocation itself is bounded by the function's timeout.
+          expect(state.TimeoutSeconds, name).toBe(numericSettings().StepTimeoutSeconds);
+        } else {
+          expect(state.TimeoutSeconds, name).toBeLessThanOrEqual(propsOf(stepFn.function).Timeout);
+        }
+      }
     }
   });
 
-  it.each(stepFunctionFiles().map(({ fn, steps }) => [fn, steps.some((s) => s.command !== undefined)] as const))(
-    '%s gets exactly its tables, with their env vars',
-    (fn, sendsCommand) => {
-      const step = workflows.stepFunctions[fn]!;
-      const expected = stepTableAccess(fn, sendsCommand);
-      expect(tableGrants(step)).toEqual(expected);
-      const env = propsOf(step.function).Environment?.Variables ?? {};
-      for (const tableId of Object.keys(expected) as TableId[]) {
-        expect(env[tableEnvVar(tableId)]).toEqual(refOf(stack.data.tables[tableId].table));
+  it('gets exactly the union of its steps\' tables (infra/access.ts), with their env vars', () => {
+    const expected = workflowStepsTableAccess();
+    expect(expected).toEqual(unionGrants(...workflowStepFns().map(({ fn, sendsCommand }) => stepTableAccess(fn, sendsCommand))));
+    expect(tableGrants(stepFn)).toEqual(expected);
+    const env = propsOf(stepFn.function).Environment?.Variables ?? {};
+    for (const tableId of Object.keys(expected) as TableId[]) {
+      expect(env[tableEnvVar(tableId)]).toEqual(refOf(stack.data.tables[tableId].table));
+    }
+    // Every step's own grant is in the union (read-write where any step writes).
+    for (const { fn, sendsCommand } of workflowStepFns()) {
+      for (const [tableId, access] of Object.entries(stepTableAccess(fn, sendsCommand))) {
+        expect(expected[tableId as TableId] === 'readWrite' || access === 'read', `${fn} ${tableId}`).toBe(true);
       }
-    },
-  );
-
-  it('the policy gate reads what the decision needs and writes only run records', () => {
-    const gate = workflows.stepFunctions['policy-gate']!;
-    expect(tableGrants(gate)).toEqual({
-      executions: 'readWrite', targets: 'readWrite', audit: 'readWrite',
-      licenses: 'read', releases: 'read', signingKeys: 'read', policies: 'read', attestations: 'read', guards: 'read',
-    });
-    expect(withAction(statementsOfFn(gate), 'states:')).toEqual([]);
-    expect(withAction(statementsOfFn(gate), 'secretsmanager:')).toEqual([]);
+    }
   });
 
-  it('a command step may answer its own task token on its state machines only, by name (no dependency cycle)', () => {
-    const statements = withAction(statementsOfFn(workflows.stepFunctions['run-migrations']!), 'states:');
-    expect(statements).toEqual(
-      WORKFLOW_KINDS.map((kind) => ({
+  it('may answer task tokens of both workflows by name (no dependency cycle), and tell the rollout wave an update ended', () => {
+    const states = withAction(statements, 'states:');
+    expect(states).toEqual([
+      ...WORKFLOW_KINDS.map((kind) => ({
         Action: ['states:SendTaskSuccess', 'states:SendTaskFailure', 'states:SendTaskHeartbeat'],
         Effect: 'Allow',
         Resource: formattedArn('states', `stateMachine:${workflows.stateMachineNames[kind]}`),
       })),
-    );
-    const unlock = withAction(statementsOfFn(workflows.stepFunctions['unlock-installer']!), 'states:');
-    expect(unlock.map((s) => s.Resource)).toEqual([formattedArn('states', `stateMachine:${workflows.stateMachineNames.provisioning}`)]);
-    // A step without a command holds no task token of its own.
-    expect(withAction(statementsOfFn(workflows.stepFunctions['policy-gate']!), 'states:')).toEqual([]);
-  });
-
-  it('the steps that end an update run tell the rollout wave that started it, and may do nothing else on it', () => {
-    const waveByName = formattedArn('states', `stateMachine:${workflows.stateMachineNames['rollout-wave']}`);
-    const notify = { Action: 'states:SendTaskSuccess', Effect: 'Allow', Resource: waveByName };
-    for (const fn of ROLLOUT_WAVE_NOTIFIERS) {
-      const step = fn === RECONCILER_FN ? workflows.reconciler : (workflows.stepFunctions[fn] ?? stack.rollouts.stepFunctions[fn as RolloutStepFn]);
-      expect(step, fn).toBeDefined();
-      expect(withAction(statementsOfFn(step!), 'states:'), fn).toContainEqual(notify);
-    }
-    for (const [fn, step] of Object.entries(workflows.stepFunctions)) {
-      if ((ROLLOUT_WAVE_NOTIFIERS as readonly string[]).includes(fn)) continue;
-      expect(JSON.stringify(withAction(statementsOfFn(step), 'states:')), fn).not.toContain('rollout-wave');
-    }
-    expect(withAction(statementsOfFn(workflows.stepFunctions['record-failure']!), 'states:')).toEqual([notify]);
-  });
-
-  it('only inject-secrets creates secrets, only under dcp/ and only with the run tag', () => {
-    const secrets = formattedArn('secretsmanager', 'secret:dcp/*/*');
-    const inject = withAction(statementsOfFn(workflows.stepFunctions['inject-secrets']!), 'secretsmanager:');
-    expect(inject).toEqual([
-      { Action: ['secretsmanager:DescribeSecret', 'secretsmanager:GetSecretValue'], Effect: 'Allow', Resource: secrets },
-      {
-        Action: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
-        Effect: 'Allow',
-        Resource: secrets,
-        Condition: { Null: { 'aws:RequestTag/dcp:created-by': 'false' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['dcp:created-by'] } },
-      },
+      { Action: 'states:SendTaskSuccess', Effect: 'Allow', Resource: formattedArn('states', `stateMachine:${workflows.stateMachineNames['rollout-wave']}`) },
     ]);
-    for (const [fn, step] of Object.entries(workflows.stepFunctions)) {
-      const actions = withAction(statementsOfFn(step), 'secretsmanager:').flatMap((s) => asList<string>(s.Action));
-      if (!STEP_SECRET_ACCESS[fn]?.includes('create')) expect(actions, fn).not.toContain('secretsmanager:CreateSecret');
-      if (!STEP_SECRET_ACCESS[fn]) expect(actions, fn).toEqual([]);
-    }
+    expect(ROLLOUT_WAVE_NOTIFIERS.filter((fn) => workflowStepFns().some((f) => f.fn === fn))).toEqual(['record-audit-event', 'record-failure']);
   });
 
-  it('compensation deletes only secrets a run tagged, without listing any', () => {
-    for (const fn of [workflows.stepFunctions['delete-secrets']!, workflows.reconciler]) {
-      const statements = withAction(statementsOfFn(fn), 'secretsmanager:');
-      expect(statements.find((s) => s.Action === 'secretsmanager:DeleteSecret')).toEqual({
-        Action: 'secretsmanager:DeleteSecret',
-        Effect: 'Allow',
-        Resource: formattedArn('secretsmanager', 'secret:dcp/*/*'),
-        Condition: { Null: { 'aws:ResourceTag/dcp:created-by': 'false' } },
-      });
-      const actions = statements.flatMap((s) => asList<string>(s.Action));
-      expect(actions).not.toContain('secretsmanager:ListSecrets');
-      expect(actions).not.toContain('secretsmanager:GetSecretValue');
-    }
+  it('creates secrets only under dcp/ with the run tag, and deletes only tagged ones, without listing any', () => {
+    expect(secretAccessOf(workflowStepFns().map((f) => f.fn))).toEqual(['create', 'delete']);
+    expect(STEP_SECRET_ACCESS['inject-secrets']).toEqual(['create']);
+    const secrets = formattedArn('secretsmanager', 'secret:dcp/*/*');
+    const sm = withAction(statements, 'secretsmanager:');
+    expect(sm).toContainEqual({
+      Action: ['secretsmanager:CreateSecret', 'secretsmanager:TagResource'],
+      Effect: 'Allow',
+      Resource: secrets,
+      Condition: { Null: { 'aws:RequestTag/dcp:created-by': 'false' }, 'ForAllValues:StringEquals': { 'aws:TagKeys': ['dcp:created-by'] } },
+    });
+    expect(sm).toContainEqual({
+      Action: 'secretsmanager:DeleteSecret',
+      Effect: 'Allow',
+      Resource: secrets,
+      Condition: { Null: { 'aws:ResourceTag/dcp:created-by': 'false' } },
+    });
+    for (const s of sm) expect(s.Resource).toEqual(secrets);
   });
 });
 
@@ -237,6 +218,19 @@ describe('reconciler', () => {
     expect(propsOf(workflows.reconcileFailedAlarm)).toMatchObject({ MetricName: 'ApproximateNumberOfMessagesVisible', Threshold: 1 });
   });
 
+  it('deletes only secrets a run tagged, without listing or reading any', () => {
+    const statements = withAction(statementsOfFn(workflows.reconciler), 'secretsmanager:');
+    expect(statements.find((s) => s.Action === 'secretsmanager:DeleteSecret')).toEqual({
+      Action: 'secretsmanager:DeleteSecret',
+      Effect: 'Allow',
+      Resource: formattedArn('secretsmanager', 'secret:dcp/*/*'),
+      Condition: { Null: { 'aws:ResourceTag/dcp:created-by': 'false' } },
+    });
+    const actions = statements.flatMap((s) => asList<string>(s.Action));
+    expect(actions).not.toContain('secretsmanager:ListSecrets');
+    expect(actions).not.toContain('secretsmanager:GetSecretValue');
+  });
+
   it('compensates with the tables, secrets and execution reads it needs', () => {
     expect(tableGrants(workflows.reconciler)).toEqual(stepTableAccess(RECONCILER_FN, false));
     const env = propsOf(workflows.reconciler.function).Environment.Variables;
@@ -251,14 +245,15 @@ describe('reconciler', () => {
         Effect: 'Allow',
         Resource: WORKFLOW_KINDS.map((kind) => formattedArn('states', `execution:${workflows.stateMachineNames[kind]}:*`)),
       },
+      // The update runs of a halted rollout's running wave (D12).
+      { Action: 'states:StopExecution', Effect: 'Allow', Resource: formattedArn('states', `execution:${workflows.stateMachineNames.update}:*`) },
     ]);
   });
 });
 
 describe('rollout schedule', () => {
-  it('is off unless the context sets it (rollouts.test.ts synthesizes it switched on)', () => {
-    expect(stack.rollouts.scheduleRules).toEqual({});
-    expect(ofType('AWS::Events::Rule').filter(([, r]) => r.Properties.ScheduleExpression !== undefined)).toEqual([]);
+  it('catches up on lost ReleasePublished events by default, for the stable channel (operations.test.ts: off by context)', () => {
+    expect(Object.keys(stack.rollouts.scheduleRules)).toEqual(['stable']);
   });
 });
 

@@ -17,6 +17,7 @@ import { LocalSecretStore } from '../../local/secret-store.js';
 import { LocalWorkflowEngine, type CompensationReason, type StepHandler } from '../../local/workflow-runner.js';
 import { signStatement } from '../../functions/core/crypto/signed-statement.js';
 import { useLocalRuntime } from '../support/local-runtime.js';
+import { executionHistory } from '../support/history.js';
 import {
   attest,
   provision as provisionTarget,
@@ -374,7 +375,7 @@ describe('provisioning through the API with the simulated agent', () => {
     const target = (await h.call('GET', `/targets/${t.id}`)).body;
     expect(target).toMatchObject({ status: 'active', currentRelease: RELEASE, installerLocked: true });
 
-    const history = (await h.call('GET', `/executions/${executionId}/history`)).body.events as { type: string; state?: string }[];
+    const history = (await executionHistory(h, executionId)) as { type: string; state?: string }[];
     const entered = history.filter((e) => e.type.endsWith('StateEntered'));
     expect(entered.length).toBeLessThanOrEqual(15);
     expect(entered.map((e) => e.state)).toEqual([
@@ -407,7 +408,7 @@ describe('provisioning through the API with the simulated agent', () => {
     const execution = await h.waitForExecution(r.body.executionId);
     expect(execution.status, JSON.stringify(execution)).toBe('SUCCEEDED');
     expect((await h.call('GET', `/targets/${t.id}`)).body).toMatchObject({ status: 'active', currentRelease: update, rollbackRelease: RELEASE, maintenanceMode: false });
-    const events = (await h.call('GET', `/executions/${r.body.executionId}/history`)).body.events as { type: string; state?: string }[];
+    const events = (await executionHistory(h, r.body.executionId)) as { type: string; state?: string }[];
     expect(events.filter((e) => e.type.endsWith('StateEntered')).map((e) => e.state)).toEqual([
       'Check policy gate', 'Choose by deployment mode', 'Enable maintenance mode', 'Verify fresh backup', 'Retain rollback package',
       'Run migrations', 'Bind release', 'Run health checks', 'Disable maintenance mode', 'Record audit event', 'Updated',
@@ -428,7 +429,7 @@ describe('provisioning through the API with the simulated agent', () => {
       const target = (await h.call('GET', `/targets/${t.id}`)).body;
       expect(target.status).toBe('blocked');
       expect(target.blockers.map((b: { code: string }) => b.code)).toContain('AGENT_TIMEOUT');
-      const history = (await h.call('GET', `/executions/${executionId}/history`)).body.events as { type: string; state?: string; details?: any }[];
+      const history = (await executionHistory(h, executionId)) as { type: string; state?: string; details?: any }[];
       const timedOut = history.filter((e) => e.type === 'TaskTimedOut' && e.state === 'Validate runtime');
       expect(timedOut).toHaveLength(DEFAULT_POLICIES.provisioning.retry.maxAttempts + 1);
       expect(timedOut[0]!.details.error).toBe('States.HeartbeatTimeout');
@@ -459,7 +460,7 @@ describe('provisioning through the API with the simulated agent', () => {
 
       const next = await until(async () => (await h.call('GET', `/targets/${t.id}/commands`, { token: t.token })).body.items.find((c: { type: string }) => c.type === 'install-secrets'));
       expect(next.payload).toBeDefined();
-      const history = (await h.call('GET', `/executions/${executionId}/history`)).body.events as { type: string; state?: string }[];
+      const history = (await executionHistory(h, executionId)) as { type: string; state?: string }[];
       // One token only for the step: the wait never timed out.
       expect(history.filter((e) => e.type === 'TaskScheduled' && e.state === 'Validate runtime')).toHaveLength(1);
       expect(history.filter((e) => e.type === 'TaskStateExited').map((e) => e.state)).toContain('Validate runtime');
@@ -507,7 +508,7 @@ describe('provisioning through the API with the simulated agent', () => {
     const execution = (await h.call('GET', `/executions/${executionId}`)).body;
     expect(execution).toMatchObject({ status: 'FAILED', compensatedAt: expect.any(String), blockers: [expect.objectContaining({ code: 'EXECUTION_LOST' })] });
     expect((await h.call('GET', `/targets/${t.id}`)).body.status).toBe('blocked');
-    expect((await h.call('GET', `/executions/${executionId}/history`)).body.events.at(-1)).toMatchObject({ type: 'ExecutionAborted', details: { error: 'Local.RuntimeLost' } });
+    expect((await executionHistory(h, executionId)).at(-1)).toMatchObject({ type: 'ExecutionAborted', details: { error: 'Local.RuntimeLost' } });
     // Simulated agents' keys survived the restart (files 0600), and runs of simulated targets still work.
     expect(await runtime.agent.createAgentKey('sim-happy')).toBe(registered.get('sim-happy')!.body.target.agentPublicKey);
     expect((await stat(join(h.dataDir, 'agents', 'sim-happy.json'))).mode & 0o777).toBe(0o600);

@@ -42,7 +42,14 @@ class FakeEngine implements WorkflowEngine {
     this.starts.push({ kind, name, input });
     return { executionArn: `arn:aws:states:local:000000000000:execution:dcp-${kind}:${name}` };
   }
+  /** Names whose next StopExecution is throttled (ThrottlingException), as Step Functions does under load. */
+  throttle = new Map<string, number>();
   async stop(kind: EngineKind, name: string, error: string, cause: string) {
+    const throttled = this.throttle.get(name) ?? 0;
+    if (throttled > 0) {
+      this.throttle.set(name, throttled - 1);
+      throw Object.assign(new Error('Rate exceeded'), { name: 'ThrottlingException' });
+    }
     this.stops.push({ kind, name, error, cause });
     if (kind === 'rollout-wave' && name.endsWith('w0001')) throw Object.assign(new Error('gone'), { name: 'ExecutionDoesNotExist' });
   }
@@ -54,6 +61,9 @@ class FakeEngine implements WorkflowEngine {
   }
   async sendTaskHeartbeat() {
     throw new Error('not used');
+  }
+  async historyPage() {
+    return { events: [] };
   }
   async history() {
     return [];
@@ -325,7 +335,7 @@ describe('POST /rollouts', () => {
     expect(r.body).toMatchObject({ code: 'ROLLOUT_IN_PROGRESS', detail: expect.stringContaining(rolloutId) });
   });
 
-  it('halts: HALTED with the reason, the executions stopped, waves halted; a second halt is 409', async () => {
+  it('halts: HALTED with the reason, the rollout and wave executions stopped, waves halted, update runs stopped by the reconciler with throttling retried (D12); a second halt is 409', async () => {
     // The canary wave is running (as the rollout workflow would have marked it); wave 1 already ended.
     for (const [sk, status] of [['wave#0000', 'RUNNING'], ['wave#0001', 'RUNNING']] as const) {
       await ddb().send(
@@ -348,18 +358,41 @@ describe('POST /rollouts', () => {
       haltedBy: expect.stringMatching(/^token:/),
       stopped: { rollout: 'stopped', waves: [{ index: 0, result: 'stopped' }, { index: 1, result: 'not-running' }] },
     });
-    // The rollout, each running wave, and the update runs of those waves' targets (named by runs.ts).
-    const runningMembers = async (index: number) =>
-      ((await api.tables.client.send(new GetItemCommand({ TableName: `${api.tables.prefix}rollouts`, Key: { id: { S: rolloutId }, sk: { S: `wave#${String(index).padStart(4, '0')}` } } }))).Item?.targetIds?.L ?? []).map((v) => v.S!);
-    const updates = [...(await runningMembers(0)), ...(await runningMembers(1))].map((t) => ({ kind: 'update', name: executionName('update', t, `rollout-${rolloutId}`), error: 'RolloutHalted', cause: 'canary errors' }));
-    expect(engine.stops.filter((s: { kind: string }) => s.kind !== 'update')).toEqual([
+    // The request stops the rollout and each running wave, never the waves' update runs (D12: a wave of
+    // 1,000 would not fit in API Gateway's 29 s).
+    expect(engine.stops).toEqual([
       { kind: 'rollout', name: rolloutId, error: 'RolloutHalted', cause: 'canary errors' },
       { kind: 'rollout-wave', name: `${rolloutId}-w0000`, error: 'RolloutHalted', cause: 'canary errors' },
       { kind: 'rollout-wave', name: `${rolloutId}-w0001`, error: 'RolloutHalted', cause: 'canary errors' },
     ]);
+    // The rollout execution's ABORTED status change reaches the reconciler, which stops the update runs of
+    // the waves that were running (named by runs.ts), retrying throttled stops and never counting them failed.
+    const runningMembers = async (index: number) =>
+      ((await api.tables.client.send(new GetItemCommand({ TableName: `${api.tables.prefix}rollouts`, Key: { id: { S: rolloutId }, sk: { S: `wave#${String(index).padStart(4, '0')}` } } }))).Item?.targetIds?.L ?? []).map((v) => v.S!);
+    const updates = [...(await runningMembers(0)), ...(await runningMembers(1))].map((t) => ({ kind: 'update', name: executionName('update', t, `rollout-${rolloutId}`), error: 'RolloutHalted', cause: 'canary errors' }));
+    expect(updates.length).toBeGreaterThan(0);
+    engine.throttle.set(updates[0]!.name, 2);
+    const { stopHaltedWaveMembers } = await import('../../functions/adapters/rollouts.js');
+    const { handler: reconcile } = await import('../../functions/steps/reconcile.js');
+    await reconcile({
+      version: '0', id: 'evt-halt', 'detail-type': 'Step Functions Execution Status Change', source: 'aws.states', account: '000000000000',
+      time: new Date().toISOString(), region: 'local', resources: [],
+      detail: { executionArn: `arn:aws:states:local:000000000000:execution:dcp-rollout:${rolloutId}`, stateMachineArn: 'arn:aws:states:local:000000000000:stateMachine:dcp-rollout', name: rolloutId, status: 'ABORTED', input: JSON.stringify({ rollout: { id: rolloutId } }) },
+    });
+    expect(engine.throttle.get(updates[0]!.name)).toBe(0);
     expect(engine.stops.filter((s: { kind: string }) => s.kind === 'update').sort((a: any, b: any) => (a.name < b.name ? -1 : 1))).toEqual(
       updates.sort((a, b) => (a.name < b.name ? -1 : 1)),
     );
+    // Done once: the waves lost their mark, so a redelivered event stops nothing again.
+    expect(await stopHaltedWaveMembers(rolloutId, 'again')).toEqual({ stopped: 0, notRunning: 0, throttled: 0, failed: 0 });
+    // A stop throttled past every retry is left for the next attempt, not counted failed.
+    await ddb().send(new UpdateCommand({ TableName: tableName('rollouts'), Key: { id: rolloutId, sk: 'wave#0000' }, UpdateExpression: 'SET membersToStop = :y', ExpressionAttributeValues: { ':y': true } }));
+    engine.throttle.set(updates[0]!.name, 100);
+    const wave0 = await runningMembers(0);
+    const throttledRun = await stopHaltedWaveMembers(rolloutId, 'again', { attempts: 2, baseDelayMs: 1 });
+    expect(throttledRun.failed).toBe(0);
+    expect(throttledRun.throttled).toBe(wave0.some((t) => executionName('update', t, `rollout-${rolloutId}`) === updates[0]!.name) ? 1 : 0);
+    engine.throttle.clear();
     const stopsAfterHalt = engine.stops.length;
     const after: any = await ok('GET', `/rollouts/${rolloutId}`);
     expect(after.status).toBe('HALTED');
@@ -386,6 +419,28 @@ describe('POST /rollouts', () => {
     expect(engine.starts.slice(starts).map((s) => s.name)).toEqual(['ro-event-1']);
     await expect(createRolloutPlan(NEXT, { id: 'bad id' }, 'x', new Date())).rejects.toThrow(/must be 1-74/);
     await ok('POST', '/rollouts/ro-event-1/halt', { reason: 'test done' });
+  });
+
+  it('the catch-up schedule leaves a channel head that already had a rollout alone (D13: only lost events are caught up)', async () => {
+    const { channelHeadKey, getChannelHead } = await import('../../functions/adapters/releases.js');
+    const { listRollouts } = await import('../../functions/adapters/rollouts.js');
+    const { handler: plan } = await import('../../functions/steps/rollout-plan.js');
+    const schedule = (n: number) => plan({ event: { schedule: { channel: 'stable' } }, executionArn: `arn:aws:states:local:000000000000:execution:dcp-rollout:sched-catch-up-${n}` });
+    const starts = engine.starts.length;
+    // The stable head here is revoked: nothing to catch up, and no failed execution every hour.
+    const head = (await getChannelHead('stable'))!.version;
+    expect(await schedule(1)).toMatchObject({ id: '', status: 'SKIPPED', summary: expect.stringContaining('revoked') });
+    // A head whose rollout an operator halted is not run again by the schedule.
+    const putChannelHeadForTest = (version: string) =>
+      ddb().send(new UpdateCommand({ TableName: tableName('guards'), Key: { key: channelHeadKey('stable') }, UpdateExpression: 'SET version = :v', ExpressionAttributeValues: { ':v': version } }));
+    expect((await listRollouts(NEXT, 1)).items.length).toBeGreaterThan(0);
+    await putChannelHeadForTest(NEXT);
+    try {
+      expect(await schedule(2)).toMatchObject({ id: '', status: 'SKIPPED', summary: expect.stringContaining('already had a rollout') });
+    } finally {
+      await putChannelHeadForTest(head);
+    }
+    expect(engine.starts).toHaveLength(starts);
   });
 });
 

@@ -24,6 +24,9 @@ const engine: WorkflowEngine = {
   async sendTaskSuccess() {},
   async sendTaskFailure() {},
   async sendTaskHeartbeat() {},
+  async historyPage() {
+    return { events: [] };
+  },
   async history() {
     return [];
   },

@@ -12,6 +12,7 @@ import { afterAll, expect, it } from 'vitest';
 import { LocalSecretStore } from '../../local/secret-store.js';
 import { BASE } from '../support/api.js';
 import { useLocalRuntime } from '../support/local-runtime.js';
+import { executionHistory } from '../support/history.js';
 import { auditStream, publishRelease, registerTarget, releaseSigner, RELEASE, sleep, trustSigner, until, verifyAudit } from '../support/workflow-fixtures.js';
 
 const h = useLocalRuntime();
@@ -107,7 +108,7 @@ it('compensates a run whose runtime was killed mid-flight as lost when the next 
   const all = (await h.call('GET', `/targets/${t.id}/executions`)).body.items as { id: string; status: string }[];
   expect(all.map((e) => [e.id, e.status])).toEqual([[executionId, 'FAILED']]);
 
-  const history = (await h.call('GET', `/executions/${executionId}/history`)).body.events as { type: string; details?: any }[];
+  const history = (await executionHistory(h, executionId)) as { type: string; details?: any }[];
   expect(history.at(-1)).toMatchObject({ type: 'ExecutionAborted', details: { error: 'Local.RuntimeLost' } });
 
   const target = (await h.call('GET', `/targets/${t.id}`)).body;

@@ -7,6 +7,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { blockedErrorNameFor, PROVISIONING_SEQUENCE, stepByState, type StepSpec } from '../../functions/core/workflows.js';
 import { useLocalRuntime } from '../support/local-runtime.js';
+import { executionHistory } from '../support/history.js';
 import {
   attest,
   auditStream,
@@ -53,9 +54,7 @@ async function finished(executionId: string) {
 }
 
 async function historyOf(executionId: string): Promise<{ type: string; state?: string; details?: any }[]> {
-  const r = await h.call('GET', `/executions/${executionId}/history`);
-  expect(r.status, r.text).toBe(200);
-  return r.body.events;
+  return executionHistory(h, executionId);
 }
 
 interface StepView {

@@ -17,6 +17,7 @@ import { TABLE_IDS } from '../../functions/core/tables.js';
 process.env.DCP_LOG_LEVEL = 'info';
 
 import { useLocalRuntime } from '../support/local-runtime.js';
+import { executionHistory } from '../support/history.js';
 import { auditStream, provision, publishRelease, registerTarget, releaseSigner, RELEASE, trustSigner, verifyAudit, type Registered } from '../support/workflow-fixtures.js';
 
 // ---- capture: log lines and every HTTP response in this process (the test's calls and the agent's) -----
@@ -132,9 +133,7 @@ describe('secrets of a customer-run target', () => {
       }
       expect((await h.call('GET', `/targets/${target.id}`, { token: target.token })).status).toBe(200);
       expect((await h.call('GET', `/targets/${target.id}/commands?status=all&limit=100`, { token: target.token })).status).toBe(200);
-      const history = await h.call('GET', `/executions/${executionId}/history`);
-      expect(history.status).toBe(200);
-      histories.push(history.body);
+      histories.push({ executionId, events: await executionHistory(h, executionId) });
       audit.push(...(await auditStream(h, target.id)));
       expect(await verifyAudit(h, target.id)).toMatchObject({ valid: true });
     }

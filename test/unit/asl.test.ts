@@ -123,6 +123,15 @@ describe.each([...WORKFLOW_KINDS])('%s definition', (kind) => {
     expect((definition.States as Json).CompensationFailed).toMatchObject({ Error: 'CompensationFailed' });
   });
 
+  it('retries the transient Lambda errors AWS lists for Lambda tasks, function timeouts included (D8)', () => {
+    for (const error of [
+      'Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException', 'Lambda.ClientExecutionTimeoutException',
+      'Lambda.TooManyRequestsException', 'Lambda.Unknown', 'Sandbox.Timedout',
+    ]) {
+      expect(TRANSIENT_ERRORS, error).toContain(error);
+    }
+  });
+
   it('retries only the named transient errors, never States.ALL', () => {
     const retriers = JSON.stringify(definition).match(/"Retry":\[[^\]]*\][^\]]*\]/g) ?? [];
     expect(retriers.length).toBe(tasksOf(kind).length);
@@ -139,7 +148,8 @@ describe.each([...WORKFLOW_KINDS])('%s definition', (kind) => {
     const state = (definition.States as Json)[name] as Json;
     const step = stepByState(name)!;
     expect(state.Comment, 'Comment').toEqual(expect.any(String));
-    expect(state.TimeoutSeconds).toBe(NUMBERS.StepTimeoutSeconds);
+    // A callback task waits for the agent; any other waits no longer than its Lambda function may run (D8).
+    expect(state.TimeoutSeconds).toBe(step.command ? NUMBERS.StepTimeoutSeconds : NUMBERS.StepFunctionTimeoutSeconds);
     expect(state.Retry).toEqual([
       {
         ErrorEquals: [...TRANSIENT_ERRORS],
@@ -249,14 +259,14 @@ describe('loadDefinition', () => {
   it('puts numbers where the file has quoted numeric placeholders, and keeps the rest of the text', () => {
     const text = loadDefinition('provisioning', { numbers: { ...NUMBERS, RetryBackoffRate: 1.5 } });
     expect(text).toContain('"BackoffRate": 1.5');
-    expect(text).toContain('"FunctionName": "${PolicyGateFunctionArn}"');
+    expect(text).toContain('"FunctionName": "${WorkflowStepsFunctionArn}"');
     expect(text).not.toMatch(/"\$\{(Retry|StepTimeout|AgentHeartbeat)/);
   });
 
   it('refuses settings Step Functions would refuse, and strings with a placeholder left unfilled', () => {
     expect(() => loadDefinition('update', { numbers: { ...NUMBERS, AgentHeartbeatSeconds: NUMBERS.StepTimeoutSeconds } })).toThrow(/less than/);
     expect(() => loadDefinition('update', { numbers: { ...NUMBERS, RetryMaxAttempts: 1.5 } })).toThrow(/integer/);
-    expect(() => loadDefinition('update', { numbers: NUMBERS, strings: {} })).toThrow(/PolicyGateFunctionArn/);
+    expect(() => loadDefinition('update', { numbers: NUMBERS, strings: {} })).toThrow(/WorkflowStepsFunctionArn/);
   });
 });
 
@@ -351,7 +361,7 @@ describe('provisioning scenarios', () => {
     expect(outcome.output!.failure).toBeUndefined();
     const [payload] = outcome.calls.get('Validate runtime')!;
     expect(payload).toMatchObject({
-      FunctionName: fakeArn('ValidateRuntimeFunctionArn'),
+      FunctionName: fakeArn('WorkflowStepsFunctionArn'),
       Payload: { step: 'Validate runtime', execution: { id: 'exec-1' }, attempt: 0, taskToken: 'local-token' },
     });
   });
