@@ -166,8 +166,19 @@ export interface LocalRule {
   readonly targets: { arn: string; roleArn?: string; input?: string; inputPath?: string }[];
 }
 
+/** Throttling of one API method (or `*` / `/*` for the stage default), as the stage's MethodSettings say. */
+export interface MethodThrottle {
+  readonly httpMethod: string;
+  /** The resource path, `/*` for every one. */
+  readonly resourcePath: string;
+  readonly rateLimit: number;
+  readonly burstLimit: number;
+}
+
 export interface LocalDeployment {
   readonly region: string;
+  /** The API stage's throttling settings (AWS::ApiGateway::Stage MethodSettings). */
+  readonly apiThrottling: MethodThrottle[];
   readonly account: string;
   readonly tables: Record<TableId, { name: string; arn: string }>;
   readonly functions: LocalFunction[];
@@ -403,9 +414,22 @@ export function resolveDeployment(snapshot: TemplateSnapshot, names: LocalNames)
     Object.entries(snapshot.apiFunctions).map(([group, logicalId]) => [group, functions.find((f) => f.logicalId === logicalId)!]),
   );
 
+  const apiThrottling: MethodThrottle[] = ofType('AWS::ApiGateway::Stage').flatMap(([, r]) =>
+    ((r.Properties?.MethodSettings ?? []) as Json[])
+      .filter((m) => typeof m.ThrottlingRateLimit === 'number' && typeof m.ThrottlingBurstLimit === 'number')
+      .map((m) => ({
+        httpMethod: String(m.HttpMethod),
+        // MethodSettings write `/` inside a path as `~1` (JSON Pointer escaping).
+        resourcePath: String(m.ResourcePath) === '/*' ? '/*' : String(m.ResourcePath).slice(1).replace(/~1/g, '/').replace(/~0/g, '~'),
+        rateLimit: Number(m.ThrottlingRateLimit),
+        burstLimit: Number(m.ThrottlingBurstLimit),
+      })),
+  );
+
   return {
     region,
     account,
+    apiThrottling,
     tables,
     functions,
     stateMachines,

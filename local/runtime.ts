@@ -29,7 +29,7 @@ import { resolveDeployment, templateSnapshot, type LocalDeployment } from './dep
 import { LocalEventBus } from './event-bus.js';
 import { IamJudge, RUNTIME_CREDENTIALS } from './iam.js';
 import { LambdaInvokeError, LocalLambda } from './lambda.js';
-import { startApiServer } from './server.js';
+import { GatewayThrottle, startApiServer } from './server.js';
 import { FaultRegistry, faultsRoute } from './faults.js';
 import { LocalSecretStore } from './secret-store.js';
 import { SimulatedAgents } from './simulated-agent.js';
@@ -57,6 +57,8 @@ export interface LocalRuntimeOptions extends RunnerSettings {
   recover?: boolean;
   /** Whether publishing a release starts a rollout, as the ReleasePublished rule does in AWS (default true). */
   rolloutOnPublish?: boolean;
+  /** Apply the API stage's throttling as API Gateway does (default true; test harnesses turn it off). */
+  gatewayThrottling?: boolean;
   /** Variables set on every function, as a configuration update of the deployed functions would (tests). */
   functionEnvironment?: Record<string, string>;
 }
@@ -210,6 +212,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     port: opts.port ?? 0,
     host: opts.host ?? '127.0.0.1',
     extra: faultsRoute(faults),
+    ...(opts.gatewayThrottling === false ? {} : { throttle: new GatewayThrottle(deployment.apiThrottling) }),
     invoke: (group, event) => {
       const fn = deployment.apiFunctions[group];
       if (!fn) throw new Error(`The stack has no function for ${group}`);

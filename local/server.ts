@@ -105,7 +105,37 @@ function singleValues(h: IncomingMessage['headers']): Record<string, string> {
   return out;
 }
 
+/**
+ * API Gateway's throttling: a token bucket per method with the stage's MethodSettings (rate per second,
+ * burst), the stage default for methods without one. A refusal is the gateway's THROTTLED response.
+ */
+export class GatewayThrottle {
+  private readonly buckets = new Map<string, { tokens: number; at: number; rate: number; burst: number }>();
+
+  constructor(private readonly settings: readonly { httpMethod: string; resourcePath: string; rateLimit: number; burstLimit: number }[]) {}
+
+  take(method: string, resource: string, now = Date.now()): boolean {
+    const setting =
+      this.settings.find((s) => s.httpMethod === method && s.resourcePath === resource) ??
+      this.settings.find((s) => s.httpMethod === '*' && s.resourcePath === '/*');
+    if (!setting) return true;
+    const key = `${setting.httpMethod} ${setting.resourcePath}`;
+    let b = this.buckets.get(key);
+    if (!b) {
+      b = { tokens: setting.burstLimit, at: now, rate: setting.rateLimit, burst: setting.burstLimit };
+      this.buckets.set(key, b);
+    }
+    b.tokens = Math.min(b.burst, b.tokens + ((now - b.at) / 1000) * b.rate);
+    b.at = now;
+    if (b.tokens < 1) return false;
+    b.tokens -= 1;
+    return true;
+  }
+}
+
 export interface HandleOptions {
+  /** The stage's throttling; absent: none (tests that send faster than a deployed stage allows). */
+  readonly throttle?: GatewayThrottle;
   /** The local Lambda service's invoke for the function of a group (local/lambda.ts). */
   readonly invoke: InvokeApiFunction;
   /** Replaces the 29 s integration timeout (tests). */
@@ -129,6 +159,7 @@ async function handle(req: IncomingMessage, opts: HandleOptions): Promise<APIGat
 
   const m = match(method, url.pathname);
   if (!m) return gateway('MISSING_AUTHENTICATION_TOKEN');
+  if (opts.throttle && !opts.throttle.take(method, m.resource)) return gateway('THROTTLED');
   if (!m.pathParameters) {
     return { statusCode: 400, headers: { 'content-type': PROBLEM_CONTENT_TYPE }, body: JSON.stringify(problemDocument(400, 'INVALID_PATH', 'The request path is not valid percent-encoding.')) };
   }

@@ -11,7 +11,8 @@ import type { LocalFunction } from '../../local/deployment.js';
 import { useLocalRuntime, taskFunctionArn } from '../support/local-runtime.js';
 import { attest, provision, publishRelease, registerTarget, releaseSigner, RELEASE, trustSigner } from '../support/workflow-fixtures.js';
 
-const h = useLocalRuntime();
+// With the API stage's throttling, as deployed (the other suites turn it off).
+const h = useLocalRuntime({ gatewayThrottling: true });
 const signer = releaseSigner('cloud-fidelity');
 
 beforeAll(async () => {
@@ -142,5 +143,17 @@ describe('the API answers a target token on routes it may not call with 403, nev
       const r = await h.call(method, path, { token: t.token, ...(method === 'POST' ? { body: { releaseId: RELEASE }, headers: { 'idempotency-key': 'fid-token-key-1' } } : {}) });
       expect(r.status, `${method} ${path}: ${r.text}`).toBe(403);
     }
+  });
+});
+
+describe('API Gateway limits', () => {
+  it('throttles a method past its burst with the gateway\'s own 429 problem document', async () => {
+    const setting = h.runtime.deployment.apiThrottling.find((t) => t.resourcePath === '/healthz' && t.httpMethod === 'GET');
+    expect(setting, 'the stage sets a limit for GET /healthz').toBeDefined();
+    const answers = await Promise.all(Array.from({ length: setting!.burstLimit + 10 }, () => h.call('GET', '/healthz')));
+    const throttled = answers.filter((a) => a.status === 429);
+    expect(throttled.length).toBeGreaterThan(0);
+    expect(throttled[0]!.body).toMatchObject({ code: 'THROTTLED', status: 429 });
+    expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(setting!.burstLimit + 2);
   });
 });

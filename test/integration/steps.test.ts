@@ -238,8 +238,10 @@ describe('command steps', () => {
 
   it('a step run by the wrong function is refused', async () => {
     const s = await scenario('saas');
-    const e = await failureOf(h.runtime.lambda.invoke(taskFunctionArn(h.runtime, 'Run migrations'), s.payload('Bind release')));
-    expect(e.name).toBe('Blocked.StepMisconfigured');
+    // The rollout family's function has no provisioning steps (and none of their grants).
+    const e = await failureOf(h.runtime.lambda.invoke(taskFunctionArn(h.runtime, 'Plan rollout'), s.payload('Bind release')));
+    expect(e.name).toBe('Step.Unknown');
+    expect((await listCommandsOfTarget(s.targetId, false, 100)).items).toEqual([]);
   });
 });
 
@@ -606,20 +608,20 @@ describe('compensation outside the block branch', () => {
 
 describe('least privilege of the step functions', () => {
   it('a step reading a table its function is not granted gets AccessDeniedException', async () => {
-    // No payload makes "Record audit event" read another table, so its grant is checked at the IAM layer
-    // and with a real SDK call signed with its function's credentials.
+    // No payload makes a workflow step read the tokens table, so the grant is checked at the IAM layer and
+    // with a real SDK call signed with the step function's credentials.
     const fn = h.runtime.deployment.functionByArnOrName(taskFunctionArn(h.runtime, 'Record audit event'))!;
-    expect(fn.entry).toBe('functions/steps/record-audit-event.ts');
-    expect(fn.environment).not.toHaveProperty('DCP_TABLE_RELEASES');
+    expect(fn.entry).toBe('functions/steps/workflow-steps.ts');
+    expect(fn.environment).not.toHaveProperty('DCP_TABLE_TOKENS');
     const principal = h.runtime.judge.principalOfRole(fn.role.arn)!;
-    const { releases, targets } = h.runtime.deployment.tables;
+    const { tokens: releases, targets } = h.runtime.deployment.tables;
     expect(await h.runtime.judge.authorize(principal, { action: 'dynamodb:GetItem', resource: releases.arn })).toMatchObject({ allowed: false });
     expect(await h.runtime.judge.authorize(principal, { action: 'dynamodb:GetItem', resource: targets.arn })).toMatchObject({ allowed: true });
 
     const client = new DynamoDBClient({ endpoint: h.runtime.aws.url, region: h.runtime.deployment.region, credentials: localCredentials(fn.role.arn) });
     try {
       const denialsBefore = h.runtime.aws.denials.length;
-      const refused = await client.send(new GetItemCommand({ TableName: releases.name, Key: { id: { S: RELEASE_ID } } })).then(
+      const refused = await client.send(new GetItemCommand({ TableName: releases.name, Key: { id: { S: 'tok-x' } } })).then(
         () => undefined,
         (e: Error) => e,
       );

@@ -48,7 +48,7 @@ async function arm(fault: ReturnType<typeof faultFor>): Promise<void> {
 
 /** The run's end state once the simulated agent has posted every answer (its posts also update the record). */
 async function finished(executionId: string) {
-  await h.waitForExecution(executionId);
+  await h.waitForExecution(executionId, RUN_TIMEOUT_MS - 5_000);
   await h.runtime.agent.idle();
   return (await h.call('GET', `/executions/${executionId}`)).body;
 }
@@ -76,7 +76,10 @@ beforeAll(async () => {
   await publishRelease(h, signer, RELEASE);
 });
 
-describe('a transient fault in a provisioning step is retried and the run succeeds', () => {
+// Ten runs at once, every step in its own function environment: a run takes longer than in one process.
+const RUN_TIMEOUT_MS = 90_000;
+
+describe('a transient fault in a provisioning step is retried and the run succeeds', { timeout: RUN_TIMEOUT_MS }, () => {
   it.concurrent.for(CASES)('$state', async ({ spec, index }, { expect }) => {
     const t = await registerTarget(h, `fault-t${index}`);
     await arm(faultFor(spec, t.id, 'transient'));
@@ -102,7 +105,7 @@ describe('a transient fault in a provisioning step is retried and the run succee
   });
 });
 
-describe('a permanent fault in a provisioning step blocks the target and undoes the run', () => {
+describe('a permanent fault in a provisioning step blocks the target and undoes the run', { timeout: RUN_TIMEOUT_MS }, () => {
   it.concurrent.for(CASES)('$state', async ({ spec, index }, { expect }) => {
     const t = await registerTarget(h, `fault-p${index}`);
     await arm(faultFor(spec, t.id, 'permanent'));

@@ -57,7 +57,7 @@ export async function httpCall<T = any>(url: string, adminToken: string, method:
   return { status: res.status, headers: res.headers, body: parsed as never, text };
 }
 
-export function useApi(opts: Pick<LocalRuntimeOptions, 'functionEnvironment'> = {}): Api {
+export function useApi(opts: Pick<LocalRuntimeOptions, 'functionEnvironment' | 'gatewayThrottling'> = {}): Api {
   process.env.DCP_LOG_LEVEL ??= 'silent';
   const tables = useLocalTables();
   let url = '';
@@ -67,7 +67,7 @@ export function useApi(opts: Pick<LocalRuntimeOptions, 'functionEnvironment'> = 
   // The whole local runtime: every route runs in its own function with its deployed environment and IAM.
   beforeAll(async () => {
     const { startLocalRuntime } = await import('../../local/runtime.js');
-    const started = await startLocalRuntime({ tablePrefix: tables.prefix, rolloutOnPublish: false, retryIntervalMs: 0, ...opts });
+    const started = await startLocalRuntime({ tablePrefix: tables.prefix, rolloutOnPublish: false, retryIntervalMs: 0, gatewayThrottling: false, ...opts });
     runtime = started;
     url = started.url;
     adminToken = started.adminToken;

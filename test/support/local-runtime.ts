@@ -37,7 +37,8 @@ export function useLocalRuntime(opts: Omit<LocalRuntimeOptions, 'dataDir'> = {})
   process.env.DCP_LOG_LEVEL ??= 'silent';
   const tables = useLocalTables();
   // Publishing does not start rollouts unless a test asks: most tests drive updates themselves.
-  const base: LocalRuntimeOptions = { retryIntervalMs: 0, rolloutOnPublish: false, tablePrefix: tables.prefix, ...opts };
+  // The stage's throttling is off unless a test asks: tests send faster than a deployed stage allows.
+  const base: LocalRuntimeOptions = { retryIntervalMs: 0, rolloutOnPublish: false, gatewayThrottling: false, tablePrefix: tables.prefix, ...opts };
   let dataDir = '';
   let runtime: LocalRuntime | undefined;
   beforeAll(async () => {

@@ -465,7 +465,7 @@ export const RESPONSE_SCHEMAS: Readonly<Record<string, ZodType>> = {
   verifyAudit: auditVerification,
   // executions
   getExecution: execution,
-  getExecutionHistory: z.object({ executionId: runId, events: z.array(historyItem).max(MAX_HISTORY_EVENTS), cursor: z.string().max(2048).nullable() }),
+  getExecutionHistory: z.object({ executionId: runId, events: z.array(historyItem).max(MAX_HISTORY_EVENTS), cursor: cursor.nullable() }),
   listTargetExecutions: page(execution),
   // commands
   listTargetCommands: page(command),
