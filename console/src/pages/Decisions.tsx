@@ -30,14 +30,14 @@ export function DecisionsPage({ params }: { params: URLSearchParams }) {
       <form class="card form filters" onSubmit={submit}>
         <label>
           Target
-          <input name="targetId" list="target-ids" required value={params.get('targetId') ?? ''} />
+          <input name="targetId" list="target-ids" required defaultValue={params.get('targetId') ?? ''} />
         </label>
         <datalist id="target-ids">
           {choices.data?.targets.map((t) => <option key={t.id} value={t.id} />)}
         </datalist>
         <label>
           Release
-          <input name="releaseId" list="release-ids" required value={params.get('releaseId') ?? ''} />
+          <input name="releaseId" list="release-ids" required defaultValue={params.get('releaseId') ?? ''} />
         </label>
         <datalist id="release-ids">
           {choices.data?.releases.map((r) => <option key={r.id} value={r.id} />)}

@@ -9,9 +9,11 @@ export function PoliciesPage() {
     <>
       <h1>Policies</h1>
       <p class="muted">The four policy documents the decisions read, with their earlier versions. Version 0 is the documented default.</p>
-      {POLICY_KINDS.map((kind) => (
-        <Policy key={kind} kind={kind} />
-      ))}
+      <div class="policies">
+        {POLICY_KINDS.map((kind) => (
+          <Policy key={kind} kind={kind} />
+        ))}
+      </div>
     </>
   );
 }
@@ -28,7 +30,8 @@ function Policy({ kind }: { kind: PolicyKind }) {
         {({ current, versions }) => (
           <>
             <p class="small">
-              Version <strong>{current.version}</strong> · updated {time(current.updatedAt)} {current.updatedBy ? `by ${current.updatedBy}` : ''}
+              Version <strong>{current.version}</strong> ·{' '}
+              {current.version === 0 ? 'the documented default' : `updated ${time(current.updatedAt)}${current.updatedBy ? ` by ${current.updatedBy}` : ''}`}
               {current.comment ? ` · ${current.comment}` : ''}
             </p>
             <Json value={current.document} />

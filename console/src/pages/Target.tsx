@@ -203,7 +203,7 @@ function Audit({ id }: { id: string }) {
                     <td>{r.action}</td>
                     <td>
                       <details>
-                        <summary>details</summary>
+                        <summary>{summarize(r.details) || 'details'}</summary>
                         <Json value={r.details} />
                         <p class="small mono">hash {r.hash}</p>
                       </details>
@@ -227,4 +227,13 @@ function Audit({ id }: { id: string }) {
       </Show>
     </section>
   );
+}
+
+/** A few scalar fields of an audit record's details (the step, the status, a reason…), for the summary. */
+function summarize(details: Record<string, unknown>): string {
+  return Object.entries(details)
+    .filter(([, v]) => typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean')
+    .slice(0, 3)
+    .map(([k, v]) => `${k}=${String(v).length > 40 ? `${String(v).slice(0, 40)}…` : String(v)}`)
+    .join(' · ');
 }

@@ -76,7 +76,7 @@ function RunForm({ target, kind }: { target: Target; kind: 'provision' | 'update
         <input id="releaseId" name="releaseId" required />
       )}
       <label for="idempotencyKey">Idempotency key</label>
-      <input id="idempotencyKey" name="idempotencyKey" value={key} required />
+      <input id="idempotencyKey" name="idempotencyKey" defaultValue={key} required />
       <p class="small muted">Sending the same key again answers the same execution instead of starting a second run.</p>
       <button type="submit" disabled={busy}>
         Start {kind === 'provision' ? 'provisioning' : 'update'}
