@@ -41,6 +41,8 @@ export interface DcpFunctionProps {
   readonly memorySize?: number;
   readonly environment?: Record<string, string>;
   readonly logRetention?: logs.RetentionDays;
+  /** Shell commands run after esbuild to add files from the project (`inputDir`) to the bundle (`outputDir`). */
+  readonly afterBundling?: (inputDir: string, outputDir: string) => string[];
 }
 
 export class DcpFunction extends Construct {
@@ -77,7 +79,7 @@ export class DcpFunction extends Construct {
       systemLogLevelV2: lambda.SystemLogLevel.WARN,
       tracing: lambda.Tracing.ACTIVE,
       environment: props.environment,
-      ...functionCode(this, props.entry),
+      ...functionCode(this, props.entry, props.afterBundling),
     });
 
     Validations.of(this.role).acknowledge({
@@ -112,6 +114,7 @@ export class DcpFunction extends Construct {
 function functionCode(
   scope: Construct,
   entry: string,
+  afterBundling?: (inputDir: string, outputDir: string) => string[],
 ): Pick<nodejs.NodejsFunctionProps, 'entry' | 'code' | 'handler' | 'bundling' | 'depsLockFilePath' | 'projectRoot'> {
   const entryPath = path.join(PROJECT_ROOT, entry);
   // When bundling is skipped (template tests, `cdk synth --exclusively` of another stack) nothing is built,
@@ -139,6 +142,9 @@ function functionCode(
       bundleAwsSDK: true,
       externalModules: EXTERNAL_MODULES,
       charset: nodejs.Charset.UTF8,
+      ...(afterBundling
+        ? { commandHooks: { beforeBundling: () => [], beforeInstall: () => [], afterBundling } }
+        : {}),
     },
   };
 }

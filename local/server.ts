@@ -13,6 +13,7 @@ import type {
 } from 'aws-lambda';
 import { ROUTES, fullPath, type ApiGroup, type RouteSpec } from '../functions/core/routes/index.js';
 import { GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE, problemDocument } from '../functions/core/problems.js';
+import { consoleRoute } from './console.js';
 
 /** Invokes the Lambda function behind a route group (or the authorizer) as API Gateway does. */
 export type InvokeApiFunction = (group: ApiGroup | 'authorizer', event: unknown) => Promise<unknown>;
@@ -154,7 +155,7 @@ async function handle(req: IncomingMessage, opts: HandleOptions): Promise<APIGat
     if (e instanceof TooLarge) return gateway('REQUEST_TOO_LARGE');
     throw e;
   }
-  const extra = await opts.extra?.(method, url.pathname, req, body);
+  const extra = (await opts.extra?.(method, url.pathname, req, body)) ?? consoleRoute(method, url.pathname);
   if (extra) return extra;
 
   const m = match(method, url.pathname);

@@ -7,6 +7,7 @@ import type { IConstruct } from 'constructs';
 import { describe, expect, it } from 'vitest';
 import { API_TABLE_ACCESS, type ApiFunctionName } from '../../infra/access.js';
 import { DEFAULT_THROTTLING, routeKind } from '../../infra/api.js';
+import { CONSOLE_METHODS } from '../../infra/console.js';
 import { CONTEXT, createApp } from '../../infra/create-app.js';
 import type { DcpFunction } from '../../infra/function.js';
 import { GATEWAY_RESPONSES, PROBLEM_CONTENT_TYPE } from '../../functions/core/problems.js';
@@ -101,8 +102,8 @@ describe('HTTPS API routes', () => {
     props: m.Properties,
   }));
 
-  it('has exactly one method per route in the route table', () => {
-    const expected = ROUTES.map((r) => `${r.method} ${fullPath(r)}`).sort();
+  it('has exactly one method per route in the route table, and the console\'s', () => {
+    const expected = [...ROUTES.map((r) => `${r.method} ${fullPath(r)}`), ...CONSOLE_METHODS].sort();
     expect(methods.map((m) => m.key).sort()).toEqual(expected);
   });
 
@@ -120,9 +121,9 @@ describe('HTTPS API routes', () => {
     expect(method.RequestValidatorId).toBeDefined();
   });
 
-  it('serves /healthz and /openapi.json without a token', () => {
+  it('serves /healthz, /openapi.json and the console\'s assets without a token', () => {
     const publicKeys = methods.filter((m) => m.props.AuthorizationType === 'NONE').map((m) => m.key).sort();
-    expect(publicKeys).toEqual(['GET /healthz', 'GET /openapi.json']);
+    expect(publicKeys).toEqual(['GET /console', 'GET /console/{proxy+}', 'GET /healthz', 'GET /openapi.json']);
   });
 
   it('uses a REQUEST authorizer on the Authorization header with caching off', () => {
