@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { BASE_PATH } from '../functions/core/routes/index.js';
 import { API_EVENT_PUBLISHERS, API_MACHINE_ACCESS, API_WORKFLOW_ACCESS, type ApiFunctionName } from './access.js';
 import { Api, type ApiThrottling } from './api.js';
+import { Artifacts } from './artifacts.js';
 import { BootstrapAdmin } from './bootstrap-admin.js';
 import { Data } from './data.js';
 import { Rollouts } from './rollouts.js';
@@ -59,6 +60,7 @@ export class DeploymentControlPlaneStack extends Stack {
       this.rollouts.bindMachines(this.api.functions[name], API_MACHINE_ACCESS[name]!);
     }
     for (const name of API_EVENT_PUBLISHERS) this.rollouts.bindPublisher(this.api.functions[name]);
+    new Artifacts(this, 'Artifacts', { api: this.api });
     this.bootstrapAdmin = new BootstrapAdmin(this, 'BootstrapAdmin', { tokens: this.data.tables.tokens });
 
     new CfnOutput(this, 'ApiUrl', {

@@ -16,6 +16,7 @@ import { startApiServer } from './server.js';
 import { FaultRegistry, faultsRoute } from './faults.js';
 import { LocalSecretStore } from './secret-store.js';
 import { SimulatedAgents } from './simulated-agent.js';
+import { startLocalS3, type LocalS3 } from './s3.js';
 import { LocalWorkflowEngine, type LocalEngineOptions, type RunnerSettings } from './workflow-runner.js';
 
 export interface LocalRuntimeOptions extends RunnerSettings {
@@ -46,6 +47,8 @@ export interface LocalRuntime {
   readonly faults: FaultRegistry;
   readonly secrets: LocalSecretStore;
   readonly bus: LocalEventBus;
+  /** The artifact bucket's emulator (s3rver). */
+  readonly s3: LocalS3;
   /** Execution ids compensated as LOST at start-up. */
   readonly recovered: string[];
   /**
@@ -77,6 +80,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   setEventPublisher(bus);
 
   const adminToken = await bootstrapAdminToken(opts.adminToken);
+  const s3 = await startLocalS3(opts.dataDir ? { dataDir: opts.dataDir } : {});
   const server = await startApiServer({ port: opts.port ?? 0, host: opts.host ?? '127.0.0.1', extra: faultsRoute(faults) });
   agent.setApiUrl(server.url);
 
@@ -92,6 +96,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     faults,
     secrets,
     bus,
+    s3,
     recovered,
     async close() {
       if (closed) return;
@@ -99,6 +104,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       await engine.close();
       await agent.close();
       await server.close();
+      await s3.close();
       setWorkflowEngine(undefined);
       setSecretStore(undefined);
       setSimulatedAgentHost(undefined);

@@ -31,6 +31,7 @@ const GROUP_MODULES: Record<ApiGroup, () => Promise<{ handler: ApiHandler }>> = 
   executions: () => import('../functions/api/executions.js'),
   commands: () => import('../functions/api/commands.js'),
   rollouts: () => import('../functions/api/rollouts.js'),
+  artifacts: () => import('../functions/api/artifacts.js'),
 };
 
 /** The largest payload API Gateway accepts; the handlers apply the API's own 256 KiB limit. */
