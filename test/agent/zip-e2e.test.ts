@@ -76,6 +76,22 @@ describe('dcp-agent with the zip driver', () => {
     expect(rollback?.result?.status).toBe('succeeded');
   });
 
+  it('download URLs only for a release the target is bound to or being installed with; uploads only as the manifest says', async () => {
+    const ok = await h.call('GET', `/targets/${host.id}/releases/2.0.0/download`, { token: host.token });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.body.artifacts[0]).toMatchObject({ name: 'app-2.0.0.zip', kind: 'zip', url: expect.stringContaining('X-Amz-Expires=300') });
+    for (const other of ['1.0.0', '3.0.0']) {
+      const no = await h.call('GET', `/targets/${host.id}/releases/${other}/download`, { token: host.token });
+      expect(no.status, other).toBe(403);
+      expect(no.body.code).toBe('ARTIFACT_NOT_ALLOWED');
+    }
+    expect((await h.call('GET', `/targets/${host.id}/releases/2.0.0/download`, { token: operator })).status).toBe(403);
+    const wrong = await h.call('POST', '/releases/2.0.0/artifacts/app-2.0.0.zip/upload', { token: operator, body: { size: 1, sha256: 'a'.repeat(64) } });
+    expect(wrong.status).toBe(400);
+    expect(wrong.body.code).toBe('ARTIFACT_MISMATCH');
+    expect((await h.call('POST', '/releases/2.0.0/artifacts/app-2.0.0.zip/upload', { token: host.token, body: { size: 1, sha256: 'a'.repeat(64) } })).status).toBe(403);
+  });
+
   it('dcp-agent status names the installed and rollback releases and the license', async () => {
     const s = agent.snapshot();
     expect(s.installed).toBe('2.0.0');
