@@ -2,6 +2,7 @@
 // (stored and deflated entries, no zip64, no encryption). Extraction refuses absolute paths, `..`
 // segments, links and duplicate names, and checks every entry's size and CRC-32, so a package either
 // unpacks completely into the target folder or the call throws.
+import { execFileSync } from 'node:child_process';
 import { closeSync, fsyncSync, mkdirSync, openSync, readSync, writeSync, fstatSync } from 'node:fs';
 import { dirname, join, normalize, sep } from 'node:path';
 import { crc32, deflateRawSync, inflateRawSync } from 'node:zlib';
@@ -92,8 +93,32 @@ function safePath(root: string, name: string): string {
   return full;
 }
 
-/** Unpack `file` into the (existing, empty) folder `root`; files are fsync'd. Answers the number of files. */
+/**
+ * Unpack `file` into the (existing, empty) folder `root`. Answers the number of files. With `fsync` (the
+ * default) the files are on disk when it returns: one `sync -f` of the file system (syncfs), or, where that
+ * tool is missing, an fsync of every file.
+ */
 export function extractZip(file: string, root: string, opts: { fsync?: boolean } = {}): number {
+  const written: string[] = [];
+  const files = extractEntries(file, root, written);
+  if (opts.fsync !== false) {
+    try {
+      execFileSync('sync', ['-f', root], { stdio: 'ignore' });
+    } catch {
+      for (const f of written) {
+        const fd = openSync(f, 'r');
+        try {
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+      }
+    }
+  }
+  return files;
+}
+
+function extractEntries(file: string, root: string, written: string[]): number {
   const fd = openSync(file, 'r');
   try {
     const size = fstatSync(fd).size;
@@ -130,12 +155,12 @@ export function extractZip(file: string, root: string, opts: { fsync?: boolean }
       const mode = (e.mode & 0o111) !== 0 ? 0o755 : 0o644;
       const out = openSync(target, 'wx', mode);
       try {
-        let written = 0;
-        while (written < data.length) written += writeSync(out, data, written, data.length - written);
-        if (opts.fsync !== false) fsyncSync(out);
+        let done = 0;
+        while (done < data.length) done += writeSync(out, data, done, data.length - done);
       } finally {
         closeSync(out);
       }
+      written.push(target);
       files++;
     }
     return files;
