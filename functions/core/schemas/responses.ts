@@ -425,6 +425,21 @@ export const RESPONSE_SCHEMAS: Readonly<Record<string, ZodType>> = {
   listTargetCommands: page(command),
   postCommandResult: z.object({ command, awaited: z.boolean().describe('A run was still waiting for this result') }),
   postCommandHeartbeat: z.object({ commandId: z.string(), receivedAt: timestamp }),
+  createArtifactUpload: z.object({
+    release: z.string(),
+    artifact: z.string(),
+    alreadyStored: z.boolean(),
+    url: z.string(),
+    method: z.literal('PUT'),
+    headers: stringMap,
+    expiresAt: timestamp,
+    key: z.string(),
+  }),
+  getReleaseDownload: z.object({
+    releaseId: z.string(),
+    manifest: z.object({ signed: jsonObject, signatures: z.array(z.object({ keyId: z.string(), sig: z.string() })) }),
+    artifacts: z.array(z.object({ name: z.string(), kind: z.string(), sha256: z.string(), size: count, url: z.string(), expiresAt: timestamp })),
+  }),
   // rollouts
   startRollout: rolloutStart,
   listRollouts: page(rollout),
