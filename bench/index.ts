@@ -16,6 +16,7 @@ import { ed25519 } from './ed25519.js';
 import { httpDecision } from './http-decision.js';
 import { provisioning } from './provisioning.js';
 import { rolloutPlan } from './rollout-plan.js';
+import { agentInstall } from './agent.js';
 
 export interface BenchContext {
   /** Repository root. */
@@ -38,7 +39,7 @@ export interface Bench {
   run(context: BenchContext): Promise<BenchResult>;
 }
 
-const BENCHES: readonly Bench[] = [bundles, decisions, cedarBench, httpDecision, ed25519, rolloutPlan, provisioning];
+const BENCHES: readonly Bench[] = [bundles, decisions, cedarBench, httpDecision, ed25519, rolloutPlan, provisioning, agentInstall];
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const REPORT = join(ROOT, 'BENCHMARKS.md');

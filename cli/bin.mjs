@@ -4,5 +4,5 @@
 import { register } from 'tsx/esm/api';
 
 register({ tsconfig: false });
-const { main } = await import('./main.ts');
-process.exitCode = main(process.argv.slice(2));
+const { run } = await import('./main.ts');
+process.exitCode = await run(process.argv.slice(2));

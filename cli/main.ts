@@ -14,6 +14,7 @@ import { JsonSyntaxError, parseJsonStrict } from '../functions/core/json.js';
 import { checkSignedContent, signManifest, verifyManifest, type ManifestRejection } from '../functions/core/manifest.js';
 import { DEPLOYMENT_MODES, type DeploymentMode } from '../functions/core/policies.js';
 import type { SigningKeyRecord } from '../functions/core/records.js';
+import { releaseUpload, UPLOAD_HELP } from './upload.js';
 
 export interface CliIo {
   out(text: string): void;
@@ -53,6 +54,7 @@ Usage:
   dcp release verify <manifest.json> --pub <file.pub> [--pub <file.pub> ...] [--threshold <n>]
       Verify signatures (strict RFC 8032 over RFC 8785 bytes), expiry, config, migrations and artifacts,
       trusting only the given keys. Default threshold: 1.
+${UPLOAD_HELP}
   dcp package validate-config <file> --mode <mode>
       Validate a .env file (or a JSON object of strings, for *.json) for a deployment mode:
       ${DEPLOYMENT_MODES.join(', ')}.
@@ -253,6 +255,19 @@ const COMMANDS: Record<string, (io: CliIo, args: string[]) => number> = {
   'release verify': releaseVerify,
   'package validate-config': packageValidateConfig,
 };
+
+/** Like main, with the commands that talk to the control plane (`release upload`). */
+export async function run(argv: readonly string[], io: CliIo = processIo): Promise<number> {
+  if (argv[0] === 'release' && argv[1] === 'upload') {
+    try {
+      return await releaseUpload(io, argv.slice(2));
+    } catch (error) {
+      io.err(`dcp: upload failed: ${error instanceof Error ? error.message : String(error)}`);
+      return 1;
+    }
+  }
+  return main(argv, io);
+}
 
 /** Run one command line; answers the exit status instead of exiting, so tests can call it in process. */
 export function main(argv: readonly string[], io: CliIo = processIo): number {

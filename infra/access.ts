@@ -77,6 +77,20 @@ export const API_TABLE_ACCESS: Readonly<Record<ApiFunctionName, TableGrants>> = 
   // (license, latest attestation, releases, policy heads, the trust set and billing guards); the plan, its
   // waves and outcomes are its own items. Runs themselves are started by the rollout workflow, not here.
   rollouts: PLANNING_TABLE_ACCESS,
+  // Upload URLs need the release's artifacts; download URLs need the target, the release, and the
+  // target's open install commands (the release it is being provisioned or updated to); guards: the
+  // per-minute budget of target tokens.
+  artifacts: { releases: 'read', targets: 'read', commands: 'read', guards: 'readWrite' },
+};
+
+/**
+ * The release artifact bucket (infra/artifacts.ts): the only function that touches it presigns PUTs
+ * (uploads by the release pipeline) and GETs (downloads by agents) and reads object metadata, on the
+ * `artifacts/` prefix only. The URLs carry this function's permissions, nothing more.
+ */
+export type BucketAccess = 'read' | 'write';
+export const API_BUCKET_ACCESS: Readonly<Partial<Record<ApiFunctionName, readonly BucketAccess[]>>> = {
+  artifacts: ['read', 'write'],
 };
 
 /** What an API function may do with the provisioning and update state machines. */

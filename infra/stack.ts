@@ -5,6 +5,7 @@ import type { Construct } from 'constructs';
 import { BASE_PATH } from '../functions/core/routes/index.js';
 import { API_EVENT_PUBLISHERS, API_MACHINE_ACCESS, API_WORKFLOW_ACCESS, type ApiFunctionName } from './access.js';
 import { Api, type ApiThrottling } from './api.js';
+import { Artifacts } from './artifacts.js';
 import { BootstrapAdmin } from './bootstrap-admin.js';
 import { Console } from './console.js';
 import { Data } from './data.js';
@@ -72,6 +73,7 @@ export class DeploymentControlPlaneStack extends Stack {
     for (const name of API_EVENT_PUBLISHERS) this.rollouts.bindPublisher(this.api.functions[name]);
     this.bootstrapAdmin = new BootstrapAdmin(this, 'BootstrapAdmin', { tokens: this.data.tables.tokens, audit: this.data.tables.audit });
     new Console(this, 'Console', { restApi: this.api.restApi });
+    new Artifacts(this, 'Artifacts', { api: this.api });
 
     // Every alarm of the stack notifies the operations topic.
     this.operations = new Operations(this, 'Operations', { alarmEmail: props.alarmEmail });

@@ -215,6 +215,9 @@ export function resolveDeployment(snapshot: TemplateSnapshot, names: LocalNames)
         return typeof p.LogGroupName === 'string' ? p.LogGroupName : `/local/${logicalId}`;
       case 'AWS::SecretsManager::Secret':
         return typeof p.Name === 'string' ? p.Name : `${snapshot.stackName}-${logicalId}`;
+      case 'AWS::S3::Bucket':
+        // CloudFormation's generated bucket names are lower case, at most 63 characters.
+        return typeof p.BucketName === 'string' ? p.BucketName : `${snapshot.stackName}-${logicalId}`.toLowerCase().slice(0, 63);
       default:
         return `${snapshot.stackName}-${logicalId}`.slice(0, 64);
     }
@@ -243,6 +246,8 @@ export function resolveDeployment(snapshot: TemplateSnapshot, names: LocalNames)
         return arn('sns', name);
       case 'AWS::Logs::LogGroup':
         return arn('logs', `log-group:${name}:*`);
+      case 'AWS::S3::Bucket':
+        return `arn:aws:s3:::${name}`;
       case 'AWS::SecretsManager::Secret':
         return arn('secretsmanager', `secret:${name}-${logicalId.slice(-6).toLowerCase().padEnd(6, 'x')}`);
       default:

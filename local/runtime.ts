@@ -28,11 +28,13 @@ import { lambdaBundles } from './bundles.js';
 import { resolveDeployment, templateSnapshot, type LocalDeployment } from './deployment.js';
 import { LocalEventBus } from './event-bus.js';
 import { IamJudge, RUNTIME_CREDENTIALS } from './iam.js';
-import { LambdaInvokeError, LocalLambda } from './lambda.js';
+import { LambdaInvokeError, LocalLambda, localCredentials } from './lambda.js';
+import { ARTIFACTS_BUCKET_ENV } from '../functions/adapters/artifacts.js';
 import { GatewayThrottle, startApiServer } from './server.js';
 import { FaultRegistry, faultsRoute } from './faults.js';
 import { LocalSecretStore } from './secret-store.js';
 import { SimulatedAgents } from './simulated-agent.js';
+import { startLocalS3, type LocalS3 } from './s3.js';
 import { LocalWorkflowEngine, type LocalEngineOptions, type RunnerSettings } from './workflow-runner.js';
 import type { MachineKind } from '../statemachines/definitions.js';
 import { MACHINE_KINDS } from '../statemachines/definitions.js';
@@ -75,6 +77,8 @@ export interface LocalRuntime {
   readonly faults: FaultRegistry;
   readonly secrets: LocalSecretStore;
   readonly bus: LocalEventBus;
+  /** The artifact bucket's emulator (s3rver). */
+  readonly s3: LocalS3;
   /** Execution ids compensated as LOST at start-up. */
   readonly recovered: string[];
   /**
@@ -147,9 +151,17 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   await new Promise<void>((resolve) => agentHost.listen(0, '127.0.0.1', resolve));
   const agentHostUrl = `http://127.0.0.1:${(agentHost.address() as AddressInfo).port}`;
 
+  // The artifact bucket, under the name the stack gives the functions, accepting their role credentials.
+  const bucket = deployment.functions.map((f) => f.environment[ARTIFACTS_BUCKET_ENV]).find(Boolean);
+  const s3 = await startLocalS3({
+    ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
+    ...(bucket ? { bucket } : {}),
+    credentials: [...new Set(deployment.functions.map((f) => f.role.arn))].map((arn) => localCredentials(arn)),
+  });
+
   const targetsFunction = deployment.apiFunctions.targets?.logicalId;
   const lambda = new LocalLambda(deployment, bundles, {
-    endpoints: { dynamodb: aws.url, sfn: aws.url, secretsManager: aws.url, eventBridge: aws.url },
+    endpoints: { dynamodb: aws.url, sfn: aws.url, secretsManager: aws.url, eventBridge: aws.url, s3: s3.endpoint },
     ...(opts.functionEnvironment ? { environmentOverrides: opts.functionEnvironment } : {}),
     functionEnvironment: (fn): Record<string, string> => (fn.logicalId === targetsFunction ? { [LOCAL_AGENT_HOST_ENV]: agentHostUrl } : {}),
     quiet: process.env.DCP_LOG_LEVEL === 'silent',
@@ -237,6 +249,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     faults,
     secrets,
     bus,
+    s3,
     recovered,
     async close() {
       if (closed) return;
@@ -247,6 +260,7 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
       await server.close();
       await lambda.close();
       await aws.close();
+      await s3.close();
       await new Promise<void>((resolve) => agentHost.close(() => resolve()));
       resetClients();
     },

@@ -174,6 +174,7 @@ const GROUP_DESCRIPTIONS: Record<ApiGroup, string> = {
   executions: 'Workflow runs and their step history',
   commands: "Commands for a target's agent and their signed results",
   rollouts: 'Rollouts of a release in canary and waves',
+  artifacts: 'Release artifacts: presigned uploads and short-lived downloads',
 };
 
 function describeOperation(route: RouteSpec): string {

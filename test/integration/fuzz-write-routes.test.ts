@@ -159,6 +159,7 @@ const validBodies: Record<string, ValidBody> = {
     closed: [[], ['statement'], ['statement', 'error']],
   },
   postCommandHeartbeat: { body: () => ({}), params: { commandId: COMMAND }, closed: [[]] },
+  createArtifactUpload: { body: () => ({ size: 1234, sha256: 'ab'.repeat(32) }), params: { id: RELEASE, name: 'app.zip' }, required: [['size'], ['sha256']], closed: [[]] },
   startRollout: {
     body: () => ({ releaseId: RELEASE, modes: ['saas', 'self-hosted'], canarySize: 1, waveSize: 10, maxConcurrency: 5, maxFailures: 0 }),
     required: [['releaseId']],

@@ -12,6 +12,7 @@ import { executionRoutes } from './executions.js';
 import { commandRoutes } from './commands.js';
 import { runRoutes } from './runs.js';
 import { rolloutRoutes } from './rollouts.js';
+import { artifactRoutes } from './artifacts.js';
 
 export * from './types.js';
 export * from './paths.js';
@@ -31,6 +32,7 @@ export const ROUTES: readonly RouteSpec[] = [
   ...executionRoutes,
   ...commandRoutes,
   ...rolloutRoutes,
+  ...artifactRoutes,
 ];
 
 

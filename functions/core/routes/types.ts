@@ -17,6 +17,7 @@ export const API_GROUPS = [
   'executions',
   'commands',
   'rollouts',
+  'artifacts',
 ] as const;
 export type ApiGroup = (typeof API_GROUPS)[number];
 

@@ -471,6 +471,23 @@ export const RESPONSE_SCHEMAS: Readonly<Record<string, ZodType>> = {
   listTargetCommands: page(command),
   postCommandResult: z.object({ command, awaited: z.boolean().describe('A run was still waiting for this result') }),
   postCommandHeartbeat: z.object({ commandId, receivedAt: timestamp }),
+  createArtifactUpload: z.object({
+    release: identifier,
+    artifact: text(128, 1),
+    alreadyStored: z.boolean(),
+    url: z.url().max(8192),
+    method: z.literal('PUT'),
+    headers: z.record(text(128, 1), text(1024)),
+    expiresAt: isoTimestamp,
+    key: text(1024, 1),
+  }),
+  getReleaseDownload: z.object({
+    releaseId: identifier,
+    manifest: z.object({ signed: jsonObject, signatures: z.array(z.object({ keyId, sig: multilineText(200).min(1) })).max(MAX_SIGNATURES) }),
+    artifacts: z
+      .array(z.object({ name: text(128, 1), kind: text(32, 1), sha256: hexDigest(32), size: count, url: z.url().max(8192), expiresAt: isoTimestamp }))
+      .max(100),
+  }),
   // rollouts
   startRollout: rolloutStart,
   listRollouts: page(rollout),
