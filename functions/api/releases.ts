@@ -4,7 +4,7 @@ import { releaseRoutes } from '../core/routes/releases.js';
 import { actorOf } from '../core/principal.js';
 import { problems } from '../core/problems.js';
 import { manifestProblem, newSigningKeyRecord, verifyManifest } from '../core/manifest.js';
-import { validateConfig } from '../core/config-validation.js';
+import { validateConfigCooperatively } from '../core/config-validation.js';
 import type { AddSigningKeyBody, ValidateConfigBody } from '../core/schemas/releases.js';
 import {
   addSigningKey,
@@ -103,7 +103,7 @@ export const handler = createApiHandler(
       return { status: 200, body: await revokeSigningKey(req.params.keyId!, req.body.reason, actorOf(req.principal), req.now) };
     },
     async validateConfig(req: ApiRequest<ValidateConfigBody>) {
-      const result = validateConfig(req.body.mode, req.body.env);
+      const result = await validateConfigCooperatively(req.body.mode, req.body.env);
       return { status: 200, body: result };
     },
   },

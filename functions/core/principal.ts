@@ -20,12 +20,15 @@ export function principalFromContext(ctx: Record<string, unknown> | null | undef
 export function principalFromScopes(tokenId: string, scopes: readonly string[]): Principal {
   const roles = new Set<'admin' | 'operator' | 'auditor'>();
   const targetIds = new Set<string>();
-  let tenant: string | undefined;
+  const tenants = new Set<string>();
   for (const s of scopes) {
     if (s === 'admin' || s === 'operator' || s === 'auditor') roles.add(s);
     else if (s.startsWith('target:')) targetIds.add(s.slice('target:'.length));
-    else if (s.startsWith('tenant:')) tenant = s.slice('tenant:'.length);
+    else if (s.startsWith('tenant:')) tenants.add(s.slice('tenant:'.length));
   }
+  // Tokens with two tenant restrictions are refused at creation; one stored before that rule may do nothing.
+  if (tenants.size > 1) return { tokenId, scopes, roles: new Set(), targetIds: new Set(), tenant: [...tenants].join(' ') };
+  const [tenant] = tenants;
   return { tokenId, scopes, roles, targetIds, tenant };
 }
 

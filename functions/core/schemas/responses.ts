@@ -360,6 +360,7 @@ const stopResult = z.enum(['stopped', 'not-running', 'failed']);
 const configValidation = z.object({
   valid: z.boolean(),
   violations: z.array(z.object({ key: z.string(), code: configViolationCode, message: z.string(), line: z.number().int().min(1).optional() })),
+  omitted: z.number().int().min(1).optional(),
 });
 const historyItem = z.object({ id: z.number().int(), timestamp, type: z.string(), state: z.string().optional(), details: jsonObject.optional() });
 

@@ -1,0 +1,161 @@
+// Issue #10 (hardening): what a hostile or careless client found, each through real HTTP on DynamoDB Local.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useApi } from '../support/api.js';
+import { attestation, licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
+import { sampleSigned, signedBy, testKey } from '../unit/crypto/release-fixtures.js';
+import { canonicalBytes } from '../../functions/core/crypto/canonical.js';
+import { encodeBase64 } from '../../functions/core/crypto/base64.js';
+import { sign } from '../../functions/core/crypto/ed25519.js';
+
+const api = useApi();
+const signer = testKey('hardening-signer');
+const future = () => new Date(Date.now() + 90 * 86400_000).toISOString();
+const LIC = 'lic-hardening';
+
+beforeAll(async () => {
+  expect((await api.call('POST', '/licenses', { body: licenseBody(LIC) })).status).toBe(201);
+  expect((await api.call('POST', '/signing-keys', { body: { keyId: signer.keyId, publicKey: signer.publicKeyBase64 } })).status).toBe(201);
+});
+
+describe('F3: .env parsing is linear and does not stall other requests', () => {
+  const N = 256 * 1024;
+  const texts: Record<string, string> = {
+    'unterminated double quote over many lines': 'A="' + 'x\n'.repeat(N / 2).slice(0, N - 3),
+    'unterminated single quote over many lines': "A='" + 'x\n'.repeat(N / 2).slice(0, N - 3),
+    'a long run of blanks before a value': 'A=' + ' \t'.repeat(N / 2 - 2) + 'x',
+    'backslashes in an open quote': 'A="' + '\\'.repeat(N - 3),
+    'many short assignments': 'APP_KEY=x\n'.repeat(N / 10),
+  };
+  let auditor = '';
+  beforeAll(async () => {
+    auditor = await api.token(['auditor']);
+    // Load the route's module first: the local gateway imports a handler on its first request (a cold start).
+    expect((await api.call('POST', '/packaging/validate-config', { token: auditor, body: { mode: 'saas', env: 'A=b' } })).status).toBe(200);
+  });
+
+  /** One validation with /healthz probed back to back while it runs: its time and the slowest probe. */
+  async function measure(env: string) {
+    const started = performance.now();
+    let done = false;
+    const pending = api.call('POST', '/packaging/validate-config', { token: auditor, body: { mode: 'saas', env } }).finally(() => (done = true));
+    const health: number[] = [];
+    while (!done) {
+      const t = performance.now();
+      const h = await api.call('GET', '/healthz', { token: null });
+      expect(h.status).toBe(200);
+      health.push(performance.now() - t);
+    }
+    const r = await pending;
+    return { r, elapsed: performance.now() - started, slowestProbe: Math.max(0, ...health) };
+  }
+
+  for (const [name, env] of Object.entries(texts)) {
+    it(`256 KiB: ${name} answers within 1 s while /healthz stays under 50 ms`, async () => {
+      // This machine is shared: a measurement disturbed by other load is repeated, up to three times.
+      let m = await measure(env);
+      for (let attempt = 2; attempt <= 3 && (m.elapsed >= 1000 || m.slowestProbe >= 50); attempt++) m = await measure(env);
+      expect(m.r.status, m.r.text.slice(0, 300)).toBe(200);
+      expect(m.r.body.valid).toBe(false);
+      expect(m.r.body.violations.length).toBeLessThanOrEqual(200);
+      expect(m.elapsed).toBeLessThan(1000);
+      expect(m.slowestProbe).toBeLessThan(50);
+    });
+  }
+});
+
+describe('F4: rejected or future-dated attestations never shadow later good ones', () => {
+  it('a garbage statement dated a year ahead does not pin the target; the next good statement is the latest', async () => {
+    const k = targetKeys();
+    const reg = await api.call('POST', '/targets', { body: targetBody('att-shadow', 'self-hosted', LIC, k.publicKey) });
+    expect(reg.status, reg.text).toBe(201);
+    const token = reg.body.token as string;
+    const ahead = new Date(Date.now() + 365 * 86400_000).toISOString();
+    const garbage = { ...attestation('att-shadow', k.keys, { issuedAt: ahead, flags: { appDebug: true } }), signature: encodeBase64(new Uint8Array(64).fill(7)) };
+    const bad = await api.call('POST', '/targets/att-shadow/attestations', { token, body: garbage });
+    expect(bad.status, bad.text).toBe(201);
+    expect(bad.body.result).toBe('failed');
+    // A validly signed but future-dated one does not become the latest either.
+    const aheadSigned = await api.call('POST', '/targets/att-shadow/attestations', { token, body: attestation('att-shadow', k.keys, { issuedAt: ahead }) });
+    expect(aheadSigned.body.result).toBe('failed');
+    expect((await api.call('GET', '/targets/att-shadow')).body.attestation).toBeUndefined();
+
+    const good = await api.call('POST', '/targets/att-shadow/attestations', { token, body: attestation('att-shadow', k.keys) });
+    expect(good.status).toBe(201);
+    expect(good.body.result).toBe('passed');
+    const t = await api.call('GET', '/targets/att-shadow');
+    expect(t.body.attestation).toMatchObject({ result: 'passed' });
+    const d = await api.call('POST', '/decisions', { body: { targetId: 'att-shadow', releaseId: '9.9.9', action: 'provision' } });
+    expect(d.status).toBe(200);
+    expect(d.body.blockers.map((b: { code: string }) => b.code)).not.toContain('ATTESTATION_FAILED');
+  });
+});
+
+describe('F9: "__proto__" is never dropped silently', () => {
+  function manifest(version: string, extra: Record<string, unknown>) {
+    return sampleSigned({ version, publishedAt: new Date().toISOString(), expiresAt: future(), ...extra });
+  }
+
+  it('a manifest whose signed part carries an uncovered "__proto__" member is refused, not published', async () => {
+    const env = signedBy(manifest('7.0.0', {}), signer);
+    const text = JSON.stringify(env).replace('"_type":', '"__proto__":{"x":1},"_type":');
+    expect(text).toContain('__proto__');
+    const r = await api.call('POST', '/releases', { raw: text });
+    expect(r.status, r.text).toBe(400);
+    expect(r.headers.get('content-type')).toMatch(/problem\+json/);
+    expect((await api.call('GET', '/releases/7.0.0')).status).toBe(404);
+  });
+
+  it('one whose signature covers "__proto__" is refused the same way (400), not as a bad signature', async () => {
+    const signed = JSON.parse('{"__proto__":{"x":1}}') as Record<string, unknown>;
+    Object.assign(signed, manifest('7.0.1', {}));
+    expect(Object.keys(signed)).toContain('__proto__');
+    let message: Uint8Array | undefined;
+    try {
+      message = canonicalBytes(signed);
+    } catch {
+      message = new TextEncoder().encode(JSON.stringify(signed));
+    }
+    const text = JSON.stringify({ signed, signatures: [{ keyId: signer.keyId, sig: encodeBase64(sign(message, signer.secretKey)) }] });
+    const r = await api.call('POST', '/releases', { raw: text });
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.code).toBe('MALFORMED_JSON');
+    expect(r.body.detail).toMatch(/__proto__/);
+  });
+
+  it('validate-config refuses an env object with a "__proto__" member instead of ignoring it', async () => {
+    const r = await api.call('POST', '/packaging/validate-config', { raw: '{"mode":"saas","env":{"__proto__":5,"APP_DEBUG":"true"}}' });
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.detail).toMatch(/__proto__/);
+  });
+});
+
+describe('F10: invalid UTF-8 in a body is refused', () => {
+  it('answers 400 with a problem document and stores nothing', async () => {
+    const head = Buffer.from('{"id":"lic-utf8","customerId":"c', 'utf8');
+    const tail = Buffer.from(JSON.stringify(licenseBody('lic-utf8')).replace(/^\{"id":"lic-utf8","customerId":"cust-1/, ''), 'utf8');
+    const body = Buffer.concat([head, Buffer.from([0xff, 0xfe, 0xc3]), tail]);
+    const r = await api.call('POST', '/licenses', { raw: body });
+    expect(r.status, r.text).toBe(400);
+    expect(r.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(r.body.detail).toMatch(/UTF-8/);
+    expect((await api.call('GET', '/licenses/lic-utf8')).status).toBe(404);
+  });
+
+  it('still accepts U+FFFD sent escaped', async () => {
+    const r = await api.call('POST', '/licenses', { raw: JSON.stringify(licenseBody('lic-fffd', { customerId: 'c' })).replace('"c"', '"c\\ufffd"') });
+    expect(r.status, r.text).toBe(400); // customerId is an identifier; the point is that the refusal is the schema's
+    expect(r.body.code).not.toBe('MALFORMED_JSON');
+  });
+});
+
+describe('F11: a token takes at most one tenant restriction', () => {
+  it('two tenant: scopes answer 400 and mint nothing', async () => {
+    const before = (await api.call('GET', '/tokens?limit=100')).body.items.length;
+    const r = await api.call('POST', '/tokens', { body: { scopes: ['operator', 'tenant:a', 'tenant:b'] } });
+    expect(r.status, r.text).toBe(400);
+    expect(r.body.errors[0].path).toBe('/scopes');
+    expect((await api.call('GET', '/tokens?limit=100')).body.items.length).toBe(before);
+    const one = await api.call('POST', '/tokens', { body: { scopes: ['operator', 'tenant:a', 'tenant:a'] } });
+    expect(one.status).toBe(201);
+  });
+});
