@@ -148,7 +148,7 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
       if (!isPublic && principal!.roles.size === 0 && principal!.targetIds.size > 0) {
         const budget = await consumeTokenBudget(principal!.tokenId, now);
         if (!budget.ok) {
-          throw new ProblemError(429, 'RATE_LIMITED', `This target token has used its ${targetTokenBudget()} requests for this minute.`, undefined, { retryAfter: budget.retryAfterSeconds });
+          throw new ProblemError(429, 'RATE_LIMITED', `This target token has spent its budget (${targetTokenBudget()} requests a minute, refilled continuously); retry after ${budget.retryAfterSeconds} s.`, undefined, { retryAfter: budget.retryAfterSeconds });
         }
       }
       const rawBody = parseBody(event, route, headers['content-type']);
