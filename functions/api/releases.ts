@@ -1,7 +1,7 @@
 // Releases, signing keys and packaging checks. Publishing verifies the manifest completely (SPEC §6)
 // against the trust set and the provisioning policy before anything is written.
 import { releaseRoutes } from '../core/routes/releases.js';
-import { actorOf } from '../core/principal.js';
+import { actorOf, refuseSharedWrite } from '../core/principal.js';
 import { problems } from '../core/problems.js';
 import { manifestProblem, newSigningKeyRecord, verifyManifest } from '../core/manifest.js';
 import { validateConfigCooperatively } from '../core/config-validation.js';
@@ -57,6 +57,7 @@ export const handler = createApiHandler(
   'releases',
   {
     async publishRelease(req) {
+      refuseSharedWrite(req.principal, 'Publishing a release');
       const { version, channel } = claimed(req.body);
       const [trust, policy, head, existing] = await Promise.all([
         getTrustSet(),
@@ -88,9 +89,11 @@ export const handler = createApiHandler(
       return { status: 200, body: r };
     },
     async revokeRelease(req: ApiRequest<{ reason: string }>) {
+      refuseSharedWrite(req.principal, 'Revoking a release');
       return { status: 200, body: await revokeRelease(req.params.id!, req.body.reason, actorOf(req.principal), req.now) };
     },
     async addSigningKey(req: ApiRequest<AddSigningKeyBody>) {
+      refuseSharedWrite(req.principal, 'Trusting a signing key');
       const key = await addSigningKey(newSigningKeyRecord(req.body, req.now), actorOf(req.principal), req.now);
       return { status: 201, body: key };
     },
@@ -100,6 +103,7 @@ export const handler = createApiHandler(
       return { status: 200, body: pageResponse(items, lastKey, page) };
     },
     async revokeSigningKey(req: ApiRequest<{ reason?: string }>) {
+      refuseSharedWrite(req.principal, 'Revoking a signing key');
       return { status: 200, body: await revokeSigningKey(req.params.keyId!, req.body.reason, actorOf(req.principal), req.now) };
     },
     async validateConfig(req: ApiRequest<ValidateConfigBody>) {

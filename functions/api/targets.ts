@@ -1,7 +1,7 @@
 // Target routes: register, read, list, change, heartbeat, attestations, unblock, decommission.
 import { randomBytes } from 'node:crypto';
 import { targetRoutes } from '../core/routes/targets.js';
-import { actorOf, canSeeTenant } from '../core/principal.js';
+import { actorOf, canSeeTenant, canUseLicense } from '../core/principal.js';
 import { problems, ProblemError } from '../core/problems.js';
 import type { AttestationRecord, TargetRecord } from '../core/records.js';
 import type { AttestationBody, PatchTargetBody, RegisterTargetBody } from '../core/schemas/targets.js';
@@ -41,6 +41,14 @@ export const handler = createApiHandler(
     async registerTarget(req: ApiRequest<RegisterTargetBody>) {
       if (!canSeeTenant(req.principal, req.body.tenantId)) {
         throw problems.forbidden(`This token is restricted to tenant ${req.principal.tenant}.`);
+      }
+      if (req.principal.tenant !== undefined) {
+        // Seats are the license holder's: a tenant-restricted token registers only on its own customer's
+        // licenses (customerId = its tenant), and only on one that exists.
+        const license = await getLicense(req.body.licenseId);
+        if (!license || !canUseLicense(req.principal, license.customerId)) {
+          throw problems.forbidden(`This token is restricted to tenant ${req.principal.tenant}; it registers targets only on that customer's existing licenses.`);
+        }
       }
       let body = req.body;
       if (body.agent === 'simulated') {

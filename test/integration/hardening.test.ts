@@ -159,3 +159,60 @@ describe('F11: a token takes at most one tenant restriction', () => {
     expect(one.status).toBe(201);
   });
 });
+
+describe('F6: a license never has more live targets than maxTargets', () => {
+  it('registration takes a seat in its transaction, needs the license to exist, and decommissioning frees only a held seat', async () => {
+    const body = (id: string) => targetBody(id, 'saas', 'lic-seat', targetKeys().publicKey);
+    // Before the license exists nothing is registered (it would take no seat).
+    const early = await api.call('POST', '/targets', { body: body('seat-early') });
+    expect(early.status, early.text).toBe(400);
+    expect(early.body.code).toBe('LICENSE_NOT_FOUND');
+    expect((await api.call('GET', '/targets/seat-early')).status).toBe(404);
+
+    expect((await api.call('POST', '/licenses', { body: licenseBody('lic-seat', { entitlements: { modes: ['saas'], maxTargets: 1, features: [] } }) })).status).toBe(201);
+    // Concurrent registrations: exactly one takes the seat.
+    const rs = await Promise.all(['seat-1', 'seat-2', 'seat-3'].map((id) => api.call('POST', '/targets', { body: body(id) })));
+    expect(rs.map((r) => r.status).sort()).toEqual([201, 409, 409]);
+    const holder = rs.find((r) => r.status === 201)!.body.target.id as string;
+    expect((await api.call('GET', '/licenses/lic-seat')).body.targetCount).toBe(1);
+
+    expect((await api.call('POST', `/targets/${holder}/decommission`, { body: { reason: 'moved' } })).status).toBe(200);
+    expect((await api.call('GET', '/licenses/lic-seat')).body.targetCount).toBe(0);
+    const next = await api.call('POST', '/targets', { body: body('seat-4') });
+    expect(next.status, next.text).toBe(201);
+    expect((await api.call('POST', '/targets', { body: body('seat-5') })).status).toBe(409);
+    expect((await api.call('GET', '/licenses/lic-seat')).body.targetCount).toBe(1);
+  });
+});
+
+describe('F7 + O1: a tenant-restricted operator reaches nothing of other tenants', () => {
+  let tenantOp = '';
+  beforeAll(async () => {
+    tenantOp = await api.token(['operator', 'tenant:tenant-a']);
+    const own = await api.call('POST', '/licenses', { body: licenseBody('lic-tenant-a', { customerId: 'tenant-a' }) });
+    expect(own.status).toBe(201);
+    const pub = await api.call('POST', '/releases', { body: signedBy(sampleSigned({ version: '8.0.0', publishedAt: new Date().toISOString(), expiresAt: future() }), signer) });
+    expect(pub.status, pub.text).toBe(201);
+  });
+
+  it('may not publish or revoke releases (they reach every tenant)', async () => {
+    const r = await api.call('POST', '/releases', { token: tenantOp, body: signedBy(sampleSigned({ version: '8.1.0', publishedAt: new Date().toISOString(), expiresAt: future() }), signer) });
+    expect(r.status, r.text).toBe(403);
+    expect((await api.call('GET', '/releases/8.1.0')).status).toBe(404);
+    const revoke = await api.call('POST', '/releases/8.0.0/revoke', { token: tenantOp, body: { reason: 'not mine' } });
+    expect(revoke.status).toBe(403);
+    expect((await api.call('GET', '/releases/8.0.0')).body.status).not.toBe('revoked');
+    expect((await api.call('POST', '/rollouts', { token: tenantOp, body: { releaseId: '8.0.0' } })).status).toBe(403);
+  });
+
+  it("may not read another customer's license or register targets on it; its own customer's it may", async () => {
+    expect((await api.call('GET', `/licenses/${LIC}`, { token: tenantOp })).status).toBe(404);
+    const before = (await api.call('GET', `/licenses/${LIC}`)).body.targetCount;
+    const foreign = await api.call('POST', '/targets', { token: tenantOp, body: targetBody('ten-foreign', 'saas', LIC, targetKeys().publicKey, { tenantId: 'tenant-a' }) });
+    expect(foreign.status, foreign.text).toBe(403);
+    expect((await api.call('GET', `/licenses/${LIC}`)).body.targetCount).toBe(before);
+    expect((await api.call('GET', '/licenses/lic-tenant-a', { token: tenantOp })).status).toBe(200);
+    const own = await api.call('POST', '/targets', { token: tenantOp, body: targetBody('ten-own', 'saas', 'lic-tenant-a', targetKeys().publicKey, { tenantId: 'tenant-a' }) });
+    expect(own.status, own.text).toBe(201);
+  });
+});

@@ -82,6 +82,7 @@ export const target = z.object({
   status: z.enum(TARGET_STATUSES),
   blockers: z.array(blocker),
   currentRelease: z.string().optional(),
+  licenseSeat: z.boolean().optional().describe("Whether the target holds one of its license's seats"),
   rollbackRelease: z.string().optional(),
   installerLocked: z.boolean(),
   maintenanceMode: z.boolean(),
