@@ -64,8 +64,13 @@ export async function startLocalRuntime(log: (message: string) => void): Promise
     const { bootstrapAdminToken } = await import('../functions/adapters/tokens.js');
     const adminToken = await bootstrapAdminToken();
     const { startApiServer } = await import('../local/server.js');
+    // List routes keep their cursor secret in the secret store (Secrets Manager in AWS).
+    const { setSecretStore } = await import('../functions/adapters/secrets.js');
+    const { LocalSecretStore } = await import('../local/secret-store.js');
+    setSecretStore(LocalSecretStore.inMemory());
     const server = await startApiServer({ port: 0 });
     stops.push(() => server.close());
+    stops.push(async () => setSecretStore(undefined));
 
     const call = async <T>(method: string, path: string, body?: unknown): Promise<CallResult<T>> => {
       const root = path.startsWith('/healthz') || path.startsWith('/openapi.json');

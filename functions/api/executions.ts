@@ -51,7 +51,7 @@ export const handler = createApiHandler(
     async listTargetExecutions(req) {
       const tenant = await getTargetTenant(req.params.id!);
       if (!tenant || !canSeeTenant(req.principal, tenant)) throw problems.notFound('TARGET_NOT_FOUND', `No target ${req.params.id}.`);
-      const page = pageRequest(req.query, ['executions', req.params.id], ['id', 'targetId', 'startedAt']);
+      const page = await pageRequest(req.query, ['executions', req.params.id], ['id', 'targetId', 'startedAt'], { targetId: req.params.id! });
       const { items, lastKey } = await listExecutionsOfTarget(req.params.id!, page.limit, page.startKey);
       return { status: 200, body: pageResponse(items.map(executionView), lastKey, page) };
     },

@@ -79,7 +79,7 @@ export const handler = createApiHandler(
     },
     async listReleases(req) {
       const q = req.query as { channel?: string; limit?: number; cursor?: string };
-      const page = pageRequest(q, ['releases', q.channel], q.channel ? ['id', 'channel', 'versionKey'] : ['id']);
+      const page = await pageRequest(q, ['releases', q.channel], q.channel ? ['id', 'channel', 'versionKey'] : ['id'], q.channel ? { channel: q.channel } : undefined);
       const { items, lastKey } = await listReleases(q.channel, page.limit, page.startKey);
       return { status: 200, body: pageResponse(items, lastKey, page) };
     },
@@ -98,7 +98,7 @@ export const handler = createApiHandler(
       return { status: 201, body: key };
     },
     async listSigningKeys(req) {
-      const page = pageRequest(req.query, ['signing-keys'], ['keyId']);
+      const page = await pageRequest(req.query, ['signing-keys'], ['keyId']);
       const { items, lastKey } = await listSigningKeys(page.limit, page.startKey);
       return { status: 200, body: pageResponse(items, lastKey, page) };
     },

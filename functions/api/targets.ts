@@ -76,7 +76,7 @@ export const handler = createApiHandler(
       }
       const filter = { mode: q.mode, status: q.status, channel: q.channel, tenantId: q.tenantId };
       const plan = listPlan(filter);
-      const page = pageRequest(q, ['targets', filter.mode, filter.status, filter.channel, filter.tenantId], plan.keyNames);
+      const page = await pageRequest(q, ['targets', filter.mode, filter.status, filter.channel, filter.tenantId], plan.keyNames, plan.key ? { [plan.key[0]]: plan.key[1] } : undefined);
       const { items, lastKey } = await listTargets(filter, page.limit, page.startKey);
       return { status: 200, body: pageResponse(items.map(targetView), lastKey, page) };
     },

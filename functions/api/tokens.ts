@@ -29,7 +29,7 @@ export const handler = createApiHandler(
       return { status: 201, body: { id: record.id, token, scopes: record.scopes, expiresAt: record.expiresAt ?? null, description: record.description ?? null } };
     },
     async listTokens(req) {
-      const page = pageRequest(req.query, ['tokens'], ['id']);
+      const page = await pageRequest(req.query, ['tokens'], ['id']);
       const { items, lastKey } = await listTokens(page.limit, page.startKey);
       return { status: 200, body: pageResponse(items.map((t) => publicToken(t, req.now)), lastKey, page) };
     },

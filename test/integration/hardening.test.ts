@@ -1,4 +1,5 @@
 // Issue #10 (hardening): what a hostile or careless client found, each through real HTTP on DynamoDB Local.
+import { createHash, createHmac } from 'node:crypto';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { useApi } from '../support/api.js';
 import { attestation, licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
@@ -214,5 +215,94 @@ describe('F7 + O1: a tenant-restricted operator reaches nothing of other tenants
     expect((await api.call('GET', '/licenses/lic-tenant-a', { token: tenantOp })).status).toBe(200);
     const own = await api.call('POST', '/targets', { token: tenantOp, body: targetBody('ten-own', 'saas', 'lic-tenant-a', targetKeys().publicKey, { tenantId: 'tenant-a' }) });
     expect(own.status, own.text).toBe(201);
+  });
+});
+
+describe('F2: cursors are authenticated with a keyed MAC and checked against their query', () => {
+  const edit = (cursor: string, change: (p: { k: Record<string, unknown>; q: string }) => void) => {
+    const [payload] = cursor.split('.');
+    const p = JSON.parse(Buffer.from(payload!, 'base64url').toString('utf8'));
+    change(p);
+    return Buffer.from(JSON.stringify(p), 'utf8').toString('base64url');
+  };
+  /** The old scheme's unkeyed checksum, recomputed by an attacker over the edited payload. */
+  const rechecksum = (payload: string) => `${payload}.${createHash('sha256').update(payload).digest('base64url').slice(0, 16)}`;
+  const withMac = async (payload: string) => {
+    const { cursorSecret } = await import('../../functions/adapters/cursor-secret.js');
+    const mac = createHmac('sha256', await cursorSecret()).update('dcp:cursor:v2\n').update(payload).digest('base64url');
+    return `${payload}.${mac}`;
+  };
+
+  beforeAll(async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await api.call('POST', '/targets', { body: targetBody(`cur-a-${i}`, 'saas', LIC, targetKeys().publicKey, { tenantId: 'cur-a' }) });
+      expect(r.status).toBe(201);
+      expect((await api.call('POST', '/targets', { body: targetBody(`cur-b-${i}`, 'saas', LIC, targetKeys().publicKey, { tenantId: 'cur-b' }) })).status).toBe(201);
+    }
+    for (const version of ['9.0.0', '9.1.0']) {
+      const r = await api.call('POST', '/releases', { body: signedBy(sampleSigned({ version, publishedAt: new Date().toISOString(), expiresAt: future() }), signer) });
+      expect(r.status, r.text).toBe(201);
+    }
+  });
+
+  const lists = ['/targets?limit=1', '/targets?limit=1&tenantId=cur-a', '/targets?limit=1&status=registered', '/tokens?limit=1', '/releases?limit=1', '/releases?limit=1&channel=stable', '/signing-keys?limit=1'];
+
+  for (const path of lists) {
+    it(`${path}: an edited cursor with a recomputed checksum, or a forged MAC, is a 400 problem`, async () => {
+      const first = await api.call('GET', path);
+      expect(first.status, first.text).toBe(200);
+      const cursor = first.body.cursor as string | null;
+      if (cursor === null) return expect.fail(`${path} has a single page`);
+      expect((await api.call('GET', `${path}&cursor=${encodeURIComponent(cursor)}`)).status).toBe(200);
+      const payloads = [
+        edit(cursor, (p) => (p.k = Object.fromEntries(Object.keys(p.k).map((n) => [n, 42])))),
+        edit(cursor, (p) => (p.k = { ...p.k, id: 'zzz' })),
+        edit(cursor, (p) => (p.k = { nope: 'x' })),
+      ];
+      for (const payload of payloads) {
+        for (const forged of [rechecksum(payload), `${payload}.${createHmac('sha256', 'guess').update(payload).digest('base64url')}`]) {
+          const r = await api.call('GET', `${path}&cursor=${encodeURIComponent(forged)}`);
+          expect(r.status, `${forged}: ${r.text}`).toBe(400);
+          expect(r.body.code).toBe('INVALID_CURSOR');
+        }
+      }
+    });
+  }
+
+  it('even a correctly tagged cursor whose key does not fit the query (types, attributes, partition) is a 400, never a 500', async () => {
+    const tenantA = await api.token(['operator', 'tenant:cur-a']);
+    const first = await api.call('GET', '/targets?limit=1', { token: tenantA });
+    expect(first.status).toBe(200);
+    const cursor = first.body.cursor as string;
+    expect(cursor).toEqual(expect.any(String));
+    const cases = [
+      edit(cursor, (p) => (p.k = { ...p.k, id: 7 })), // Type mismatch
+      edit(cursor, (p) => (p.k = { ...p.k, tenantId: 'cur-b' })), // another tenant's partition
+      edit(cursor, (p) => (p.k = { id: p.k.id })), // the base table's key on an index query
+      edit(cursor, (p) => (p.k = { ...p.k, extra: 'x' })),
+    ];
+    for (const payload of cases) {
+      const r = await api.call('GET', `/targets?limit=1&cursor=${encodeURIComponent(await withMac(payload))}`, { token: tenantA });
+      expect(r.status, r.text).toBe(400);
+      expect(r.body.code).toBe('INVALID_CURSOR');
+    }
+    // A cursor of one tenant's query does not continue another's.
+    const b = await api.call('GET', '/targets?limit=1&tenantId=cur-b');
+    const r = await api.call('GET', `/targets?limit=1&cursor=${encodeURIComponent(b.body.cursor)}`, { token: tenantA });
+    expect(r.status).toBe(400);
+  });
+
+  it('/targets/{id}/commands and /targets/{id}/executions refuse a tagged cursor moved to another target or retyped', async () => {
+    for (const route of ['commands', 'executions']) {
+      const key = route === 'commands' ? { id: 'c1', targetId: 'cur-b-0', createdAt: new Date().toISOString() } : { id: 'e1', targetId: 'cur-b-0', startedAt: new Date().toISOString() };
+      const { queryFingerprint } = await import('../../functions/core/cursor.js');
+      const q = route === 'commands' ? queryFingerprint(['commands', 'cur-a-0', true]) : queryFingerprint(['executions', 'cur-a-0']);
+      for (const k of [key, { ...key, targetId: 'cur-a-0', id: 12 }]) {
+        const payload = Buffer.from(JSON.stringify({ k, q }), 'utf8').toString('base64url');
+        const r = await api.call('GET', `/targets/cur-a-0/${route}?cursor=${encodeURIComponent(await withMac(payload))}`);
+        expect(r.status, `${route} ${JSON.stringify(k)}: ${r.text}`).toBe(400);
+        expect(r.body.code).toBe('INVALID_CURSOR');
+      }
+    }
   });
 });

@@ -62,6 +62,11 @@ export function useApi(): Api {
   beforeAll(async () => {
     const { bootstrapAdminToken } = await import('../../functions/adapters/tokens.js');
     const { startApiServer } = await import('../../local/server.js');
+    // The local runtime's secret store (in memory): list routes keep their cursor secret in it, as they
+    // keep it in Secrets Manager in AWS. A test may register its own store after this.
+    const { setSecretStore } = await import('../../functions/adapters/secrets.js');
+    const { LocalSecretStore } = await import('../../local/secret-store.js');
+    setSecretStore(LocalSecretStore.inMemory());
     adminToken = await bootstrapAdminToken();
     const server = await startApiServer({ port: 0 });
     url = server.url;
@@ -69,6 +74,8 @@ export function useApi(): Api {
   });
   afterAll(async () => {
     await close?.();
+    const { setSecretStore } = await import('../../functions/adapters/secrets.js');
+    setSecretStore(undefined);
   });
   const api: Api = {
     tables,
