@@ -306,3 +306,35 @@ describe('F2: cursors are authenticated with a keyed MAC and checked against the
     }
   });
 });
+
+describe('F8: concurrent decisions on one target', () => {
+  it('200 decisions at 20 in flight on ONE target: no non-2xx, a valid chain, every decision audited', async () => {
+    const reg = await api.call('POST', '/targets', { body: targetBody('hot-target', 'saas', LIC, targetKeys().publicKey) });
+    expect(reg.status, reg.text).toBe(201);
+    const TOTAL = 200;
+    const IN_FLIGHT = 20;
+    const statuses: number[] = [];
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < TOTAL) {
+          next++;
+          const r = await api.call('POST', '/decisions', { body: { targetId: 'hot-target', releaseId: '9.9.9', action: 'provision' } });
+          statuses.push(r.status);
+        }
+      }),
+    );
+    expect(statuses.length).toBe(TOTAL);
+    expect(statuses.filter((s) => s < 200 || s >= 300)).toEqual([]);
+    const verify = await api.call('GET', '/audit/verify?targetId=hot-target');
+    expect(verify.body).toMatchObject({ valid: true });
+    let decisions = 0;
+    let cursor: string | null = null;
+    do {
+      const page: { body: { items: { action: string }[]; cursor: string | null } } = await api.call('GET', `/audit?targetId=hot-target&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+      decisions += page.body.items.filter((i) => i.action === 'decision.made').length;
+      cursor = page.body.cursor;
+    } while (cursor);
+    expect(decisions).toBe(TOTAL);
+  });
+});
