@@ -101,7 +101,12 @@ export const handler = createApiHandler(
       if (statement.targetId !== target.id) {
         throw problems.validation([{ path: '/statement/targetId', message: `must be ${target.id}, the target posting it` }]);
       }
-      const verification = verifySignedStatement({ statement, signature }, target.publicKey);
+      // The target's key, or its agent's: the update client attests what it installed (SPEC §7.3).
+      let verification = verifySignedStatement({ statement, signature }, target.publicKey);
+      if (!verification.ok && verification.reason !== 'malformed-signature' && target.agentPublicKey) {
+        const byAgent = verifySignedStatement({ statement, signature }, target.agentPublicKey);
+        if (byAgent.ok) verification = byAgent;
+      }
       if (!verification.ok && verification.reason === 'malformed-signature') {
         throw problems.validation([{ path: '/signature', message: verification.message }]);
       }

@@ -30,3 +30,24 @@ describe('F5: concurrent retries with one Idempotency-Key', () => {
     expect(other.status).not.toBe(202);
   });
 });
+
+describe('fresh targets are updated', () => {
+  it('a target provisioned with the simulated agent is attested on the installed release, so the next release updates it', async () => {
+    await registerTarget(rt, 'fresh-1');
+    const run = await rt.call('POST', '/targets/fresh-1/provision', { body: { releaseId: RELEASE }, headers: { 'idempotency-key': 'fresh-1-provision' } });
+    expect(run.status, run.text).toBe(202);
+    expect((await rt.waitForExecution(run.body.executionId)).status).toBe('SUCCEEDED');
+    const target = (await rt.call('GET', '/targets/fresh-1')).body;
+    expect(target).toMatchObject({ status: 'active', currentRelease: RELEASE, attestation: { result: 'passed' } });
+
+    await publishRelease(rt, signer, '3.2.0');
+    const d = await rt.call('POST', '/decisions', { body: { targetId: 'fresh-1', releaseId: '3.2.0', action: 'update' } });
+    expect(d.status).toBe(200);
+    expect(d.body.blockers.map((b: { code: string }) => b.code)).not.toContain('ATTESTATION_FAILED');
+    const update = await rt.call('POST', '/targets/fresh-1/update', { body: { releaseId: '3.2.0' }, headers: { 'idempotency-key': 'fresh-1-update' } });
+    expect(update.status, update.text).toBe(202);
+    const done = await rt.waitForExecution(update.body.executionId);
+    expect(done.status, JSON.stringify(done.steps?.slice(-3))).toBe('SUCCEEDED');
+    expect((await rt.call('GET', '/targets/fresh-1')).body).toMatchObject({ currentRelease: '3.2.0', attestation: { result: 'passed' } });
+  });
+});
