@@ -10,6 +10,13 @@ export class JsonSyntaxError extends Error {
   }
 }
 
+/** Well-formed JSON with a member name the control plane does not accept (`__proto__`). */
+export class JsonForbiddenMemberError extends JsonSyntaxError {
+  constructor(readonly member: string, position: number) {
+    super(`Member name "${member}" is not accepted at position ${position}`, position);
+  }
+}
+
 const MAX_DEPTH = 64;
 
 /** Parse JSON text; throws JsonSyntaxError on bad syntax, duplicate member names or excessive nesting. */
@@ -71,7 +78,7 @@ function checkStructure(text: string): void {
         if (seen.has(key)) fail(`Duplicate member name "${key}"`);
         // JavaScript objects cannot carry it faithfully: copies made by assignment drop it (or change the
         // prototype), so what was signed or checked would differ from what was received.
-        if (key === '__proto__') fail('Member name "__proto__" is not accepted');
+        if (key === '__proto__') throw new JsonForbiddenMemberError(key, i);
         seen.add(key);
         ws();
         if (text[i] !== ':') fail('Expected ":"');

@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { ZodType } from 'zod';
 import type { RouteSpec } from '../../core/routes/types.js';
 import { fullPath, routeKey } from '../../core/routes/paths.js';
-import { parseJsonStrict, JsonSyntaxError } from '../../core/json.js';
+import { parseJsonStrict, JsonForbiddenMemberError, JsonSyntaxError } from '../../core/json.js';
 import {
   ProblemError,
   problemDocument,
@@ -101,6 +101,9 @@ function parseBody(event: APIGatewayProxyEvent, route: RouteSpec, contentType: s
   try {
     return parseJsonStrict(text);
   } catch (e) {
+    if (e instanceof JsonForbiddenMemberError) {
+      throw problems.validation([{ path: '', message: `the member name "${e.member}" is not accepted anywhere in a body (JavaScript objects cannot carry it faithfully)` }]);
+    }
     if (e instanceof JsonSyntaxError) throw problems.malformedJson(`The body is not valid JSON: ${e.message}.`);
     throw problems.malformedJson('The body is not valid JSON.');
   }
