@@ -14,6 +14,10 @@ import type { Bench, BenchContext, BenchResult } from './index.js';
 export const HTTP_DECISION_RATIO_GOAL = 1.5;
 const WARM_UP = 30;
 const SAMPLES = 300;
+/** Concurrent decisions: this many in all, this many in flight, over 20 targets and over one. */
+const CONCURRENT_TOTAL = 2000;
+const IN_FLIGHT = 20;
+const SPREAD_TARGETS = 20;
 
 export const httpDecision: Bench = {
   id: 'http-decision',
@@ -136,5 +140,83 @@ async function measure(runtime: LocalRuntime, context: BenchContext): Promise<Be
     `token's record (API Gateway caches nothing, TTL 0): with that GetItem the floor is ${formatMs(withAuthP50)} and the`,
     `decision ${formatRatio(p('decision', 50) / withAuthP50)} of it.`,
   ];
-  return { markdown: lines.join('\n'), failures: [] };
+  const concurrent = await measureConcurrent(runtime, licenseId, context);
+  return { markdown: [...lines, '', ...concurrent.lines].join('\n'), failures: concurrent.failures };
+}
+
+interface ConcurrentRun {
+  label: string;
+  targets: string[];
+}
+
+/**
+ * CONCURRENT_TOTAL decisions with IN_FLIGHT requests in flight, once spread over SPREAD_TARGETS targets and
+ * once all on one target (every decision appends to that target's audit stream): latency, non-2xx answers,
+ * and afterwards each stream verified and its decision records counted.
+ */
+async function measureConcurrent(runtime: LocalRuntime, licenseId: string, context: BenchContext): Promise<{ lines: string[]; failures: string[] }> {
+  const spread = Array.from({ length: SPREAD_TARGETS }, (_, i) => `tgt-spread-${i}`);
+  for (const id of [...spread, 'tgt-hot']) {
+    expectStatus(await runtime.call('POST', '/targets', targetBody(id, 'self-hosted', licenseId, targetKeys().publicKey)), 201, 'register target');
+  }
+  const runs: ConcurrentRun[] = [
+    { label: `${SPREAD_TARGETS} targets`, targets: spread },
+    { label: 'one target', targets: ['tgt-hot'] },
+  ];
+  const rows: string[] = [];
+  const failures: string[] = [];
+  for (const r of runs) {
+    context.log(`[bench] ${CONCURRENT_TOTAL} decisions, ${IN_FLIGHT} in flight, over ${r.label}`);
+    const latencies: number[] = [];
+    const statuses = new Map<number, number>();
+    let next = 0;
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: IN_FLIGHT }, async () => {
+        while (next < CONCURRENT_TOTAL) {
+          const targetId = r.targets[next % r.targets.length]!;
+          next++;
+          const t = performance.now();
+          const res = await runtime.call('POST', '/decisions', { targetId, action: 'update' });
+          latencies.push(performance.now() - t);
+          statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const non2xx = [...statuses].filter(([s]) => s < 200 || s >= 300).reduce((n, [, c]) => n + c, 0);
+    let valid = true;
+    let audited = 0;
+    for (const targetId of r.targets) {
+      const verify = await runtime.call('GET', `/audit/verify?targetId=${targetId}`);
+      valid &&= (verify.body as { valid?: boolean }).valid === true;
+      let cursor: string | null = null;
+      do {
+        const page = await runtime.call('GET', `/audit?targetId=${targetId}&limit=100${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+        const body = page.body as { items: { action: string }[]; cursor: string | null };
+        audited += body.items.filter((i) => i.action === 'decision.made').length;
+        cursor = body.cursor;
+      } while (cursor);
+    }
+    const statusText = [...statuses].sort(([a], [b]) => a - b).map(([s, c]) => `${c}× ${s}`).join(', ');
+    rows.push(
+      `| ${r.label} | ${formatMs(percentile(latencies, 50))} | ${formatMs(percentile(latencies, 99))} | ${(CONCURRENT_TOTAL / seconds).toFixed(0)}/s | ${statusText} | ${valid ? 'valid' : '**broken**'} | ${audited} of ${CONCURRENT_TOTAL} |`,
+    );
+    if (non2xx > 0) failures.push(`${non2xx} of ${CONCURRENT_TOTAL} decisions over ${r.label} did not answer 2xx (${statusText})`);
+    if (!valid) failures.push(`an audit chain over ${r.label} does not verify`);
+    if (audited !== CONCURRENT_TOTAL) failures.push(`${audited} of ${CONCURRENT_TOTAL} decisions over ${r.label} are audited`);
+  }
+  const lines = [
+    `### ${CONCURRENT_TOTAL} concurrent decisions, ${IN_FLIGHT} in flight`,
+    '',
+    `The same decision (\`{targetId, action: "update"}\`) ${CONCURRENT_TOTAL} times with ${IN_FLIGHT} requests in flight, once spread`,
+    `round-robin over ${SPREAD_TARGETS} fresh targets and once all on one target, whose audit stream then takes every`,
+    'append (appends to one stream are combined into one transaction per round trip; `functions/adapters/audit.ts`).',
+    'Afterwards every stream is verified (`GET /audit/verify`) and its `decision.made` records counted.',
+    '',
+    '| targets | p50 | p99 | throughput | answers | audit chain | decisions audited |',
+    '|---|---:|---:|---:|---|---|---:|',
+    ...rows,
+  ];
+  return { lines, failures };
 }

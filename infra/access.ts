@@ -255,5 +255,11 @@ export const API_MACHINE_ACCESS: Readonly<Partial<Record<ApiFunctionName, Machin
   rollouts: { rollout: ['start', 'stop'], 'rollout-wave': ['stop'] },
 };
 
+/**
+ * API functions with list routes: they sign and check pagination cursors with the deployment's cursor
+ * secret (functions/adapters/cursor-secret.ts), and may read exactly that secret (GetSecretValue).
+ */
+export const API_CURSOR_READERS: readonly ApiFunctionName[] = ['targets', 'commands', 'executions', 'releases', 'tokens', 'rollouts', 'audit', 'policies'];
+
 /** API functions that publish the control plane's own events (ReleasePublished) to its event bus. */
 export const API_EVENT_PUBLISHERS: readonly ApiFunctionName[] = ['releases'];

@@ -12,6 +12,7 @@ import { unmarshall } from '@aws-sdk/util-dynamodb';
 import type { EngineKind, HistoryItem } from '../functions/adapters/engine.js';
 import { TaskNotWaitingError } from '../functions/adapters/engine.js';
 import type { IamJudge, Principal, AuthRequest } from './iam.js';
+import { localSecretArn } from './deployment.js';
 
 type Json = any;
 
@@ -111,7 +112,7 @@ export async function startAwsEndpoints(opts: AwsEndpointsOptions): Promise<AwsE
 
   const arn = (service: string, rest: string) => `arn:aws:${service}:${opts.region}:${opts.account}:${rest}`;
   const tableArn = (name: string) => (name.startsWith('arn:') ? name : arn('dynamodb', `table/${name}`));
-  const secretArn = (name: string) => arn('secretsmanager', `secret:${name}-${createHash('sha256').update(name).digest('hex').slice(0, 6)}`);
+  const secretArn = (name: string) => localSecretArn(opts.region, opts.account, name);
   const secretNameOf = (id: string) => (id.startsWith('arn:') ? id.replace(/^arn:[^:]*:secretsmanager:[^:]*:[^:]*:secret:/, '').replace(/-[0-9a-f]{6}$/, '') : id);
 
   async function dynamodb(req: IncomingMessage, res: ServerResponse, body: Buffer, op: string, principal: Principal) {

@@ -179,6 +179,8 @@ export interface LocalDeployment {
   readonly region: string;
   /** The API stage's throttling settings (AWS::ApiGateway::Stage MethodSettings). */
   readonly apiThrottling: MethodThrottle[];
+  /** Secrets the stack generates a value for at deploy (GenerateSecretString): their names. */
+  readonly generatedSecrets: string[];
   readonly account: string;
   readonly tables: Record<TableId, { name: string; arn: string }>;
   readonly functions: LocalFunction[];
@@ -189,6 +191,14 @@ export interface LocalDeployment {
   functionByArnOrName(ref: string): LocalFunction | undefined;
   functionByEntry(entry: string): LocalFunction | undefined;
   roleByArn(arn: string): LocalRole | undefined;
+}
+
+/**
+ * A secret's ARN: its name and a six-character suffix, as Secrets Manager names them; locally the suffix is
+ * derived from the name, so the local Secrets Manager (local/aws-endpoints.ts) answers the same ARN.
+ */
+export function localSecretArn(region: string, account: string, name: string): string {
+  return `arn:aws:secretsmanager:${region}:${account}:secret:${name}-${createHash('sha256').update(name).digest('hex').slice(0, 6)}`;
 }
 
 /** The template of `snapshot` resolved with local names, ARNs and pseudo parameters. */
@@ -249,7 +259,7 @@ export function resolveDeployment(snapshot: TemplateSnapshot, names: LocalNames)
       case 'AWS::S3::Bucket':
         return `arn:aws:s3:::${name}`;
       case 'AWS::SecretsManager::Secret':
-        return arn('secretsmanager', `secret:${name}-${logicalId.slice(-6).toLowerCase().padEnd(6, 'x')}`);
+        return localSecretArn(region, account, name);
       default:
         return arn('local', `${r.Type}/${name}`);
     }
@@ -431,10 +441,15 @@ export function resolveDeployment(snapshot: TemplateSnapshot, names: LocalNames)
       })),
   );
 
+  const generatedSecrets = ofType('AWS::SecretsManager::Secret')
+    .filter(([, r]) => r.Properties?.GenerateSecretString)
+    .map(([logicalId]) => physicalName(logicalId));
+
   return {
     region,
     account,
     apiThrottling,
+    generatedSecrets,
     tables,
     functions,
     stateMachines,

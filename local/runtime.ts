@@ -10,6 +10,7 @@
 // Assumes DynamoDB Local is up, the tables `<tablePrefix><id>` exist, and this process reaches DynamoDB
 // Local through AWS_ENDPOINT_URL_DYNAMODB (its own code — recovery, the bootstrap token — is not a function
 // and is not restricted).
+import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
 import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
@@ -110,6 +111,10 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
     ...(opts.agentAnswerDelayMs !== undefined ? { answerDelayMs: opts.agentAnswerDelayMs } : {}),
   });
   const judge = new IamJudge(deployment);
+  // What CloudFormation does at deploy: secrets with a generated value (the cursor key) get one.
+  for (const name of deployment.generatedSecrets) {
+    if (!(await secrets.describe(name))) await secrets.create(name, randomBytes(48).toString('base64url'), 'cloudformation');
+  }
 
   let engine: LocalWorkflowEngine | undefined;
   let bus: LocalEventBus | undefined;

@@ -56,6 +56,8 @@ export class SimulatedAgents implements SimulatedAgentHost {
   private apiUrl: string | undefined;
   private readonly identities = new Map<string, Promise<AgentIdentity>>();
   private readonly inflight = new Set<Promise<void>>();
+  /** The release each target last installed (install-release), which its attestation names. */
+  private readonly installed = new Map<string, string>();
   private closed = false;
   readonly answers: AgentAnswer[] = [];
 
@@ -105,8 +107,38 @@ export class SimulatedAgents implements SimulatedAgentHost {
     const statement = this.resultFor(command);
     const body = signStatement(statement, identity.secretKey);
     const token = await this.tokenFor(command.targetId, identity);
+    if (statement.status === 'succeeded' && command.type === 'install-release') {
+      const version = (command.payload as { version?: unknown } | undefined)?.version;
+      if (typeof version === 'string') this.installed.set(command.targetId, version);
+    }
+    // Health checks passed on the release it installed: the agent attests what now runs (as a real update
+    // client does), before it answers, so the run ends with the target attested on that release.
+    if (statement.status === 'succeeded' && command.type === 'run-health-checks') {
+      await this.attest(command.targetId, identity, token).catch((e: unknown) =>
+        log('warn', 'simulated agent could not attest', { targetId: command.targetId, error: String(e) }),
+      );
+    }
     const httpStatus = await this.post(`${API_BASE}/commands/${encodeURIComponent(command.id)}/result`, token, body);
     this.answers.push({ commandId: command.id, targetId: command.targetId, type: command.type, status: statement.status, httpStatus });
+  }
+
+  /** POST a signed attestation (agent key) naming the release last installed and the target's runtime. */
+  private async attest(targetId: string, identity: AgentIdentity, token: string): Promise<void> {
+    const url = await this.waitForUrl();
+    const res = await fetch(`${url}${API_BASE}/targets/${encodeURIComponent(targetId)}`, { headers: { authorization: `Bearer ${token}` } });
+    if (!res.ok) throw new Error(`GET target answered ${res.status}`);
+    const target = (await res.json()) as { runtime?: Record<string, string> };
+    const version = this.installed.get(targetId);
+    const statement = {
+      _type: 'attestation' as const,
+      targetId,
+      issuedAt: new Date().toISOString(),
+      runtime: target.runtime ?? {},
+      ...(version ? { releaseVersion: version } : {}),
+      flags: { appDebug: false },
+    };
+    const status = await this.post(`${API_BASE}/targets/${encodeURIComponent(targetId)}/attestations`, token, signStatement(statement, identity.secretKey));
+    if (status !== 201) throw new Error(`attestation answered ${status}`);
   }
 
   private resultFor(command: AgentCommand): CommandResultStatement {

@@ -1,10 +1,17 @@
 // Audit adapter: appends records to their streams in the same DynamoDB transaction as the state change
 // they describe. Each stream's head item (seq 0) is updated under a condition on its last seq, and each
 // record is put under attribute_not_exists, so two writers can never fork a stream; a writer that loses
-// the race re-reads the head and tries again.
+// the race re-reads the head and tries again, with jittered backoff, for a bounded time.
+//
+// Appends without a state change (decisions, evaluations) are combined per stream within a process: while
+// one transaction for a stream is in flight, further appends to that stream queue up and go out together
+// in the next one (group commit), so concurrent decisions on one target do not race each other for the
+// head. Contention that outlasts the retry budget (writers in other processes) is a 503 with Retry-After,
+// never a 500.
 import { GetCommand, QueryCommand, TransactWriteCommand, type TransactWriteCommandInput } from '@aws-sdk/lib-dynamodb';
 import { ChainVerifier, nextRecord, type AuditHead, type AuditInput, type AuditRecord, type VerifyResult } from '../core/audit.js';
 import { ddb, tableName } from './dynamo.js';
+import { ProblemError } from '../core/problems.js';
 
 export type TransactItem = NonNullable<TransactWriteCommandInput['TransactItems']>[number];
 
@@ -15,7 +22,33 @@ export interface StateWrite {
 }
 
 const HEAD_SEQ = 0;
-const MAX_ATTEMPTS = 8;
+/** How long one append keeps retrying a contended head before answering 503. */
+const RETRY_BUDGET_MS = 4000;
+/** Records per combined transaction (each record is one item, plus one head write; DynamoDB allows 100). */
+const MAX_BATCH_RECORDS = 50;
+
+/** The head stayed contended for the whole retry budget. */
+export function auditContended(cause: unknown): ProblemError {
+  return new ProblemError(
+    503,
+    'AUDIT_CONTENDED',
+    'The audit stream is being written by many requests at once; nothing was changed. Retry shortly.',
+    undefined,
+    { retryAfter: 1 },
+    { cause },
+  );
+}
+
+function isContention(err: unknown): boolean {
+  if (!(err instanceof Error) || err.name !== 'TransactionCanceledException') return false;
+  const reasons = (err as Error & { CancellationReasons?: { Code?: string }[] }).CancellationReasons ?? [];
+  return reasons.some((r) => r?.Code === 'ConditionalCheckFailed' || r?.Code === 'TransactionConflict');
+}
+
+/** Full-jitter backoff, capped. */
+function backoff(attempt: number): Promise<void> {
+  return sleep(Math.random() * Math.min(200, 5 * 2 ** attempt));
+}
 
 export async function readHead(stream: string): Promise<AuditHead | undefined> {
   const out = await ddb().send(
@@ -66,6 +99,7 @@ export async function transactWithAudit(
   prefetched?: ReadonlyMap<string, Promise<AuditHead | undefined>>,
 ): Promise<AuditRecord[]> {
   if (writes.length + audit.length * 2 > 100) throw new Error('transaction too large');
+  const deadline = Date.now() + RETRY_BUDGET_MS;
   for (let attempt = 1; ; attempt++) {
     const streams = [...new Set(audit.map((a) => a.stream))];
     const early = attempt === 1 ? prefetched : undefined;
@@ -102,20 +136,107 @@ export async function transactWithAudit(
           throw err;
         }
       }
-      const contended = reasons.some((r) => r?.Code === 'ConditionalCheckFailed' || r?.Code === 'TransactionConflict');
-      if (!contended || attempt >= MAX_ATTEMPTS) throw err;
-      await sleep(Math.random() * 10 * 2 ** attempt);
+      if (!isContention(err)) throw err;
+      if (Date.now() >= deadline) throw auditContended(err);
+      await backoff(attempt);
     }
   }
 }
 
-/** Append audit records with no accompanying state change. */
+/** Append audit records with no accompanying state change (combined per stream, see the top of the file). */
 export function appendAudit(
   audit: readonly AuditInput[],
   now: Date,
   prefetched?: ReadonlyMap<string, Promise<AuditHead | undefined>>,
 ): Promise<AuditRecord[]> {
-  return transactWithAudit([], audit, now, prefetched);
+  const streams = new Set(audit.map((a) => a.stream));
+  if (streams.size !== 1 || audit.length > MAX_BATCH_RECORDS) return transactWithAudit([], audit, now, prefetched);
+  const [stream] = streams as Set<string>;
+  return new Promise((resolve, reject) => {
+    let queue = queues.get(stream!);
+    if (!queue) {
+      queue = { pending: [], running: false };
+      queues.set(stream!, queue);
+    }
+    queue.pending.push({ inputs: audit, now, prefetched: prefetched?.get(stream!), resolve, reject });
+    if (!queue.running) void drain(stream!, queue);
+  });
+}
+
+interface PendingAppend {
+  inputs: readonly AuditInput[];
+  now: Date;
+  prefetched?: Promise<AuditHead | undefined>;
+  resolve(records: AuditRecord[]): void;
+  reject(error: unknown): void;
+}
+
+interface StreamQueue {
+  pending: PendingAppend[];
+  running: boolean;
+  /** The head as this process last wrote it (a guess: a stale one costs one failed attempt). */
+  head?: AuditHead;
+}
+
+const queues = new Map<string, StreamQueue>();
+
+async function drain(stream: string, queue: StreamQueue): Promise<void> {
+  queue.running = true;
+  try {
+    while (queue.pending.length > 0) {
+      const batch: PendingAppend[] = [];
+      let count = 0;
+      while (queue.pending.length > 0 && count + queue.pending[0]!.inputs.length <= MAX_BATCH_RECORDS) {
+        const next = queue.pending.shift()!;
+        batch.push(next);
+        count += next.inputs.length;
+      }
+      try {
+        const records = await commitBatch(stream, batch, queue);
+        let at = 0;
+        for (const p of batch) {
+          p.resolve(records.slice(at, at + p.inputs.length));
+          at += p.inputs.length;
+        }
+      } catch (e) {
+        queue.head = undefined;
+        for (const p of batch) p.reject(e);
+      }
+    }
+  } finally {
+    queue.running = false;
+    queues.delete(stream);
+  }
+}
+
+/** One transaction for the records of a batch, in order, retried on contention within the budget. */
+async function commitBatch(stream: string, batch: readonly PendingAppend[], queue: StreamQueue): Promise<AuditRecord[]> {
+  const deadline = Date.now() + RETRY_BUDGET_MS;
+  const table = tableName('audit');
+  let head = queue.head ?? (await (batch[0]!.prefetched ?? readHead(stream)));
+  for (let attempt = 1; ; attempt++) {
+    const records: AuditRecord[] = [];
+    let latest = head;
+    for (const p of batch) {
+      for (const input of p.inputs) {
+        const record = nextRecord(latest, input, p.now);
+        records.push(record);
+        latest = { stream, lastSeq: record.seq, lastHash: record.hash };
+      }
+    }
+    const items: TransactItem[] = records.slice(0, -1).map((r) => ({ Put: { TableName: table, Item: r, ConditionExpression: 'attribute_not_exists(seq)' } }));
+    items.push(...auditItems(head, records[records.length - 1]!));
+    try {
+      await ddb().send(new TransactWriteCommand({ TransactItems: items }));
+      queue.head = latest;
+      return records;
+    } catch (err) {
+      if (!isContention(err)) throw err;
+      if (Date.now() >= deadline) throw auditContended(err);
+      await backoff(attempt);
+      head = await readHead(stream);
+    }
+  }
 }
 
 export interface AuditPage {

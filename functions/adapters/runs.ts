@@ -65,6 +65,10 @@ export async function startRun(
 
   const expected = EXPECTED_STATUS[kind];
   if (target.status !== expected) {
+    // A concurrent retry with the same key may have started the run since the key was read above: the
+    // target is busy with *this* request's run, which is the answer.
+    const again = await getIdempotency(itemKey);
+    if (again) return replayOrConflict(again, hash);
     const busy = target.status === 'provisioning' || target.status === 'updating';
     throw problems.conflict(
       busy ? 'TARGET_BUSY' : 'TARGET_NOT_READY',
@@ -117,10 +121,10 @@ export async function startRun(
       ],
     );
   } catch (e) {
-    if (e instanceof ProblemError && e.code === 'IDEMPOTENT_REPLAY') {
-      const item = await getIdempotency(itemKey);
-      if (item) return replayOrConflict(item, hash);
-    }
+    // Whichever condition lost the race (the key, the target's status or version, the execution record),
+    // a concurrent request with the same key may be the winner: the idempotency item is consulted first.
+    const item = await getIdempotency(itemKey);
+    if (item) return replayOrConflict(item, hash);
     if (e instanceof ProblemError && e.status === 412) {
       throw problems.conflict('TARGET_BUSY', `Target ${target.id} changed while the run was starting (another run may have started); read it again.`);
     }

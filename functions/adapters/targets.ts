@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { GetCommand, QueryCommand, ScanCommand, UpdateCommand, type QueryCommandInput } from '@aws-sdk/lib-dynamodb';
 import { targetStream } from '../core/audit.js';
 import { billingAccountGuardKey } from '../core/guards.js';
-import { problems } from '../core/problems.js';
+import { problems, ProblemError } from '../core/problems.js';
 import type { LicenseRecord, TargetRecord } from '../core/records.js';
 import type { PatchTargetBody, RegisterTargetBody } from '../core/schemas/targets.js';
 import type { CursorKey } from '../core/cursor.js';
@@ -87,6 +87,7 @@ export async function registerTarget(body: RegisterTargetBody, actor: string, no
     ...(body.whiteLabel ? { whiteLabel: body.whiteLabel } : {}),
     ...(body.enterprise ? { enterprise: body.enterprise } : {}),
     status: 'registered',
+    licenseSeat: true,
     blockers: [],
     installerLocked: false,
     maintenanceMode: false,
@@ -94,9 +95,12 @@ export async function registerTarget(body: RegisterTargetBody, actor: string, no
     updatedAt: at,
     version: 1,
   };
-  // A license that does not exist yet is no reason to refuse registration (decisions say
-  // LICENSE_NOT_FOUND); an existing one must have a free seat.
+  // Every target takes a seat of its license in the registration transaction, so a license's maxTargets
+  // holds: registering against a license that does not exist (yet) would take none, and is refused.
   const license = await getLicense(body.licenseId);
+  if (!license) {
+    throw new ProblemError(400, 'LICENSE_NOT_FOUND', `No license ${body.licenseId}: create it first (POST /licenses); each target takes one of its seats.`, [{ path: '/licenseId', message: 'names no license' }]);
+  }
   const writes: StateWrite[] = [
     {
       item: { Put: { TableName: tableName('targets'), Item: target, ConditionExpression: 'attribute_not_exists(id)' } },
@@ -104,7 +108,7 @@ export async function registerTarget(body: RegisterTargetBody, actor: string, no
     },
     { item: { Put: { TableName: tableName('tokens'), Item: tokenRecord, ConditionExpression: 'attribute_not_exists(id)' } } },
   ];
-  if (license) writes.push(licenseSeat(license));
+  writes.push(licenseSeat(license));
   if (body.whiteLabel) writes.push(billingGuard(body.whiteLabel.billingAccountId, body.tenantId, id));
   await transactWithAudit(
     writes,
@@ -273,14 +277,14 @@ export async function decommissionTarget(current: TargetRecord, reason: string, 
       },
     },
   ];
-  const license = await getLicense(current.licenseId);
-  // Licenses created after the target was registered never counted it.
-  if (license && license.targetCount > 0) {
+  // Only a seat the target holds is freed (targets registered against a license before it existed never
+  // took one); the flag goes with it, so the seat is freed once.
+  if (current.licenseSeat === true) {
     extra.push({
       item: {
         Update: {
           TableName: tableName('licenses'),
-          Key: { id: license.id },
+          Key: { id: current.licenseId },
           UpdateExpression: 'SET targetCount = targetCount - :one',
           ConditionExpression: 'targetCount > :zero',
           ExpressionAttributeValues: { ':one': 1, ':zero': 0 },
@@ -288,5 +292,5 @@ export async function decommissionTarget(current: TargetRecord, reason: string, 
       },
     });
   }
-  return updateTarget(current, { status: 'decommissioned' }, { actor, action: 'target.decommissioned', details: { reason } }, now, extra);
+  return updateTarget(current, { status: 'decommissioned', licenseSeat: false }, { actor, action: 'target.decommissioned', details: { reason, seatFreed: current.licenseSeat === true } }, now, extra);
 }

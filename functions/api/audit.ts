@@ -27,7 +27,7 @@ export const handler = createApiHandler(
   {
     async listAudit(req) {
       const stream = await streamOf(req.query, req.principal);
-      const page = pageRequest(req.query, ['audit', stream], ['stream', 'seq']);
+      const page = await pageRequest(req.query, ['audit', stream], ['stream', 'seq'], { stream });
       if (page.startKey && (page.startKey.stream !== stream || typeof page.startKey.seq !== 'number')) throw problems.badCursor();
       const after = page.startKey ? (page.startKey.seq as number) : 0;
       const { items, lastSeq } = await listAudit(stream, page.limit, after);

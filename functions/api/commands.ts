@@ -33,7 +33,7 @@ export const handler = createApiHandler(
       if (!target || !canSeeTenant(req.principal, target.tenantId)) throw problems.notFound('TARGET_NOT_FOUND', `No target ${req.params.id}.`);
       const q = req.query as { status?: 'open' | 'all'; limit?: number; cursor?: string };
       const open = (q.status ?? 'open') === 'open';
-      const page = pageRequest(q, ['commands', target.id, open], ['id', 'targetId', 'createdAt']);
+      const page = await pageRequest(q, ['commands', target.id, open], ['id', 'targetId', 'createdAt'], { targetId: target.id });
       const { items, lastKey } = await listCommandsOfTarget(target.id, open, page.limit, page.startKey);
       // Reading as the target itself is delivery.
       if (req.principal.targetIds.has(target.id)) {

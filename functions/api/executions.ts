@@ -93,7 +93,7 @@ export const handler = createApiHandler(
     async getExecutionHistory(req) {
       const r = await visibleExecution(req.params.id!, req.principal);
       // The engine's own token is the cursor's key, bound to this execution like every cursor to its query.
-      const page = pageRequest(req.query, ['executionHistory', r.id], ['t']);
+      const page = await pageRequest(req.query, ['executionHistory', r.id], ['t']);
       let out: HistoryPage;
       try {
         out = await workflowEngine().historyPage(r.kind, r.id, {
@@ -111,14 +111,14 @@ export const handler = createApiHandler(
         body: {
           executionId: r.id,
           events: out.events.map(boundedEvent),
-          cursor: out.nextToken ? encodeCursor({ t: out.nextToken }, page.fingerprint) : null,
+          cursor: out.nextToken ? encodeCursor({ t: out.nextToken }, page.fingerprint, page.secret) : null,
         },
       };
     },
     async listTargetExecutions(req) {
       const tenant = await getTargetTenant(req.params.id!);
       if (!tenant || !canSeeTenant(req.principal, tenant)) throw problems.notFound('TARGET_NOT_FOUND', `No target ${req.params.id}.`);
-      const page = pageRequest(req.query, ['executions', req.params.id], ['id', 'targetId', 'startedAt']);
+      const page = await pageRequest(req.query, ['executions', req.params.id], ['id', 'targetId', 'startedAt'], { targetId: req.params.id! });
       const { items, lastKey } = await listExecutionsOfTarget(req.params.id!, page.limit, page.startKey);
       return { status: 200, body: pageResponse(items.map(executionView), lastKey, page) };
     },

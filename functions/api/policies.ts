@@ -21,7 +21,7 @@ function implsFor(kind: PolicyKind): Record<string, RouteImpl> {
       return { status: 200, body: p, headers: { etag: etag(p.version) } };
     },
     [`list${cap(kind)}PolicyVersions`]: async (req) => {
-      const page = pageRequest(req.query, ['policy-versions', kind], ['kind', 'rev']);
+      const page = await pageRequest(req.query, ['policy-versions', kind], ['kind', 'rev'], { kind });
       if (page.startKey && (page.startKey.kind !== kind || !/^\d{10}$/.test(String(page.startKey.rev)))) {
         throw problems.badCursor();
       }

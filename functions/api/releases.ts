@@ -1,11 +1,11 @@
 // Releases, signing keys and packaging checks. Publishing verifies the manifest completely (SPEC §6)
 // against the trust set and the provisioning policy before anything is written.
 import { releaseRoutes } from '../core/routes/releases.js';
-import { actorOf } from '../core/principal.js';
+import { actorOf, refuseSharedWrite } from '../core/principal.js';
 import { problems } from '../core/problems.js';
 import { manifestProblem, newSigningKeyRecord, verifyManifest } from '../core/manifest.js';
-import { validateConfig } from '../core/config-validation.js';
-import { MAX_CONFIG_VIOLATIONS, type AddSigningKeyBody, type ValidateConfigBody } from '../core/schemas/releases.js';
+import { validateConfigCooperatively } from '../core/config-validation.js';
+import type { AddSigningKeyBody, ValidateConfigBody } from '../core/schemas/releases.js';
 import {
   addSigningKey,
   getChannelHead,
@@ -57,6 +57,7 @@ export const handler = createApiHandler(
   'releases',
   {
     async publishRelease(req) {
+      refuseSharedWrite(req.principal, 'Publishing a release');
       const { version, channel } = claimed(req.body);
       const [trust, policy, head, existing] = await Promise.all([
         getTrustSet(),
@@ -78,7 +79,7 @@ export const handler = createApiHandler(
     },
     async listReleases(req) {
       const q = req.query as { channel?: string; limit?: number; cursor?: string };
-      const page = pageRequest(q, ['releases', q.channel], q.channel ? ['id', 'channel', 'versionKey'] : ['id']);
+      const page = await pageRequest(q, ['releases', q.channel], q.channel ? ['id', 'channel', 'versionKey'] : ['id'], q.channel ? { channel: q.channel } : undefined);
       const { items, lastKey } = await listReleases(q.channel, page.limit, page.startKey);
       return { status: 200, body: pageResponse(items, lastKey, page) };
     },
@@ -88,24 +89,26 @@ export const handler = createApiHandler(
       return { status: 200, body: r };
     },
     async revokeRelease(req: ApiRequest<{ reason: string }>) {
+      refuseSharedWrite(req.principal, 'Revoking a release');
       return { status: 200, body: await revokeRelease(req.params.id!, req.body.reason, actorOf(req.principal), req.now) };
     },
     async addSigningKey(req: ApiRequest<AddSigningKeyBody>) {
+      refuseSharedWrite(req.principal, 'Trusting a signing key');
       const key = await addSigningKey(newSigningKeyRecord(req.body, req.now), actorOf(req.principal), req.now);
       return { status: 201, body: key };
     },
     async listSigningKeys(req) {
-      const page = pageRequest(req.query, ['signing-keys'], ['keyId']);
+      const page = await pageRequest(req.query, ['signing-keys'], ['keyId']);
       const { items, lastKey } = await listSigningKeys(page.limit, page.startKey);
       return { status: 200, body: pageResponse(items, lastKey, page) };
     },
     async revokeSigningKey(req: ApiRequest<{ reason?: string }>) {
+      refuseSharedWrite(req.principal, 'Revoking a signing key');
       return { status: 200, body: await revokeSigningKey(req.params.keyId!, req.body.reason, actorOf(req.principal), req.now) };
     },
     async validateConfig(req: ApiRequest<ValidateConfigBody>) {
-      const result = validateConfig(req.body.mode, req.body.env);
-      // The answer is bounded (the OpenAPI document says so); `valid` is judged on every violation.
-      return { status: 200, body: { ...result, violations: result.violations.slice(0, MAX_CONFIG_VIOLATIONS) } };
+      const result = await validateConfigCooperatively(req.body.mode, req.body.env);
+      return { status: 200, body: result };
     },
   },
   releaseRoutes,

@@ -62,7 +62,7 @@ export const handler = createApiHandler(
     async listRollouts(req: ApiRequest<unknown, ListRolloutsQuery>) {
       allTenants(req.principal);
       const q = req.query;
-      const page = pageRequest(q, ['rollouts', q.releaseId], ROLLOUT_LIST_KEYS);
+      const page = await pageRequest(q, ['rollouts', q.releaseId], ROLLOUT_LIST_KEYS, { releaseId: q.releaseId });
       const { items, lastKey } = await listRollouts(q.releaseId, page.limit, page.startKey);
       return { status: 200, body: pageResponse(items.map(view), lastKey, page) };
     },
@@ -70,7 +70,7 @@ export const handler = createApiHandler(
     async getRollout(req: ApiRequest<unknown, { limit?: number; cursor?: string }>) {
       allTenants(req.principal);
       const id = req.params.id!;
-      const page = pageRequest(req.query, ['rollout-targets', id], TARGET_PAGE_KEYS);
+      const page = await pageRequest(req.query, ['rollout-targets', id], TARGET_PAGE_KEYS, { id });
       const rollout = await getRollout(id);
       if (!rollout) throw problems.notFound('ROLLOUT_NOT_FOUND', `No rollout ${id}.`);
       const [waves, targets] = await Promise.all([listWaves(id), listTargetOutcomes(id, page.limit, page.startKey)]);

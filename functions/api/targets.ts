@@ -1,7 +1,7 @@
 // Target routes: register, read, list, change, heartbeat, attestations, unblock, decommission.
 import { randomBytes } from 'node:crypto';
 import { targetRoutes } from '../core/routes/targets.js';
-import { actorOf, canSeeTenant } from '../core/principal.js';
+import { actorOf, canSeeTenant, canUseLicense } from '../core/principal.js';
 import { problems, ProblemError } from '../core/problems.js';
 import type { AttestationRecord, TargetRecord } from '../core/records.js';
 import type { AttestationBody, PatchTargetBody, RegisterTargetBody } from '../core/schemas/targets.js';
@@ -42,6 +42,14 @@ export const handler = createApiHandler(
       if (!canSeeTenant(req.principal, req.body.tenantId)) {
         throw problems.forbidden(`This token is restricted to tenant ${req.principal.tenant}.`);
       }
+      if (req.principal.tenant !== undefined) {
+        // Seats are the license holder's: a tenant-restricted token registers only on its own customer's
+        // licenses (customerId = its tenant), and only on one that exists.
+        const license = await getLicense(req.body.licenseId);
+        if (!license || !canUseLicense(req.principal, license.customerId)) {
+          throw problems.forbidden(`This token is restricted to tenant ${req.principal.tenant}; it registers targets only on that customer's existing licenses.`);
+        }
+      }
       let body = req.body;
       if (body.agent === 'simulated') {
         // Only the local runtime hosts simulated agents; it creates the agent's key pair.
@@ -68,7 +76,7 @@ export const handler = createApiHandler(
       }
       const filter = { mode: q.mode, status: q.status, channel: q.channel, tenantId: q.tenantId };
       const plan = listPlan(filter);
-      const page = pageRequest(q, ['targets', filter.mode, filter.status, filter.channel, filter.tenantId], plan.keyNames);
+      const page = await pageRequest(q, ['targets', filter.mode, filter.status, filter.channel, filter.tenantId], plan.keyNames, plan.key ? { [plan.key[0]]: plan.key[1] } : undefined);
       const { items, lastKey } = await listTargets(filter, page.limit, page.startKey);
       return { status: 200, body: pageResponse(items.map(targetView), lastKey, page) };
     },
@@ -93,7 +101,12 @@ export const handler = createApiHandler(
       if (statement.targetId !== target.id) {
         throw problems.validation([{ path: '/statement/targetId', message: `must be ${target.id}, the target posting it` }]);
       }
-      const verification = verifySignedStatement({ statement, signature }, target.publicKey);
+      // The target's key, or its agent's: the update client attests what it installed (SPEC §7.3).
+      let verification = verifySignedStatement({ statement, signature }, target.publicKey);
+      if (!verification.ok && verification.reason !== 'malformed-signature' && target.agentPublicKey) {
+        const byAgent = verifySignedStatement({ statement, signature }, target.agentPublicKey);
+        if (byAgent.ok) verification = byAgent;
+      }
       if (!verification.ok && verification.reason === 'malformed-signature') {
         throw problems.validation([{ path: '/signature', message: verification.message }]);
       }

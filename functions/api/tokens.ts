@@ -18,14 +18,18 @@ export const handler = createApiHandler(
       }
       const roles = scopes.filter((s) => !s.startsWith('tenant:'));
       if (roles.length === 0) throw problems.validation([{ path: '/scopes', message: 'a tenant restriction needs a role or target scope' }]);
-      if (scopes.some((s) => s.startsWith('tenant:')) && scopes.some((s) => s === 'admin')) {
+      const tenants = new Set(scopes.filter((s) => s.startsWith('tenant:')));
+      if (tenants.size > 1) {
+        throw problems.validation([{ path: '/scopes', message: 'a token may be restricted to one tenant only (one tenant: scope)' }]);
+      }
+      if (tenants.size > 0 && scopes.some((s) => s === 'admin')) {
         throw problems.validation([{ path: '/scopes', message: 'an admin token cannot be tenant-restricted' }]);
       }
       const { record, token } = await createToken([...new Set(scopes)], actorOf(req.principal), req.now, { description, expiresAt });
       return { status: 201, body: { id: record.id, token, scopes: record.scopes, expiresAt: record.expiresAt ?? null, description: record.description ?? null } };
     },
     async listTokens(req) {
-      const page = pageRequest(req.query, ['tokens'], ['id']);
+      const page = await pageRequest(req.query, ['tokens'], ['id']);
       const { items, lastKey } = await listTokens(page.limit, page.startKey);
       return { status: 200, body: pageResponse(items.map((t) => publicToken(t, req.now)), lastKey, page) };
     },

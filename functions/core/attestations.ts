@@ -30,7 +30,10 @@ export function judgeAttestation(
     const actual = (statement.flags as Record<string, unknown>)[flag];
     if (required !== undefined && actual !== required) reasons.push(`flag ${flag} is ${String(actual)}, the policy requires ${String(required)}`);
   }
-  if (policy.requireReleaseMatch && target.currentRelease && statement.releaseVersion !== target.currentRelease) {
+  // While a run installs a release the bound one is about to change: the statement is judged for the release
+  // when decisions read it (attestationFailures), not against the one being replaced.
+  const installing = target.status === 'provisioning' || target.status === 'updating';
+  if (!installing && policy.requireReleaseMatch && target.currentRelease && statement.releaseVersion !== target.currentRelease) {
     reasons.push(`the target runs ${statement.releaseVersion ?? 'no named release'}, but is bound to ${target.currentRelease}`);
   }
   return { result: reasons.length ? 'failed' : 'passed', reasons };

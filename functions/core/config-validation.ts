@@ -31,8 +31,16 @@ export interface ConfigViolation {
 
 export interface ConfigValidationResult {
   valid: boolean;
+  /** At most MAX_REPORTED_VIOLATIONS, in order. */
   violations: ConfigViolation[];
+  /** How many further violations were found but not listed (absent when none). */
+  omitted?: number;
 }
+
+/** A response lists this many violations at most: 256 KiB of bad lines would otherwise answer megabytes. */
+export const MAX_REPORTED_VIOLATIONS = 200;
+/** Characters (or entries) of work between two points where a cooperative caller may yield. */
+const SLICE = 8192;
 
 const LARAVEL_CORE = [
   'APP_ENV', 'APP_DEBUG', 'APP_KEY', 'APP_URL',
@@ -99,75 +107,143 @@ const DOUBLE_QUOTE_ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t'
  * Every occurrence of a key is returned, in order; duplicates are the caller's to judge.
  */
 export function parseDotEnv(text: string): { entries: DotEnvEntry[]; errors: DotEnvError[] } {
-  const lines = text.replace(/^\uFEFF/, '').split(/\r?\n/);
+  const { entries, errors } = drain(parseDotEnvSteps(text));
+  return { entries, errors };
+}
+
+/**
+ * parseDotEnv as steps: it yields after about SLICE characters of work, so a caller on a shared event loop
+ * can let other work run in between (validateConfigCooperatively). One pass over the text in all.
+ */
+function* parseDotEnvSteps(text: string, maxErrors = Infinity): Generator<void, { entries: DotEnvEntry[]; errors: DotEnvError[]; errorCount: number }> {
+  let work = 0;
+  let errorCount = 0;
+  const lines = new LineReader(text.replace(/^\uFEFF/, ''));
   const entries: DotEnvEntry[] = [];
   const errors: DotEnvError[] = [];
-  for (let i = 0; i < lines.length; i++) {
+  // Beyond maxErrors only the count is kept: a response lists a few hundred, and 256 KiB of bad lines
+  // would otherwise allocate an object per line.
+  const pushError = (e: DotEnvError) => {
+    errorCount++;
+    if (errors.length < maxErrors) errors.push(e);
+  };
+  for (let i = 0; ; i++) {
     const lineNo = i + 1;
-    const raw = lines[i]!;
+    const raw = lines.get(i);
+    if (raw === undefined) break;
+    work += raw.length + 1;
+    if (work > SLICE) {
+      work = 0;
+      yield;
+    }
     const trimmed = raw.trim();
     if (trimmed === '' || trimmed.startsWith('#')) continue;
     const assignment = /^\s*(?:export[ \t]+)?([^=\s]+)[ \t]*=[ \t]*(.*)$/.exec(raw);
     if (!assignment) {
-      errors.push({ line: lineNo, message: 'Expected KEY=value' });
+      pushError({ line: lineNo, message: 'Expected KEY=value' });
       continue;
     }
     const key = assignment[1]!;
     const rest = assignment[2]!;
     if (!KEY_NAME.test(key)) {
-      errors.push({ line: lineNo, key, message: 'Key names use letters, digits and "_" and do not start with a digit' });
+      pushError({ line: lineNo, key, message: 'Key names use letters, digits and "_" and do not start with a digit' });
       continue;
     }
     const quote = rest[0];
     if (quote === '"' || quote === "'") {
-      // Collect text up to the closing quote, continuing onto following lines if needed.
-      let buffer = rest.slice(1);
+      // Find the closing quote, continuing onto following lines if needed. The scan resumes where it
+      // stopped, so a value that never closes costs one pass over the text, not one per line.
       let j = i;
-      let close = findClosingQuote(buffer, quote);
-      while (close < 0 && j + 1 < lines.length) {
+      let segment = rest.slice(1);
+      const parts: string[] = [];
+      let close = -1;
+      let escaped = false;
+      for (;;) {
+        for (let k = 0; k < segment.length; k++) {
+          const c = segment.charCodeAt(k);
+          if (escaped) escaped = false;
+          else if (quote === '"' && c === 0x5c) escaped = true;
+          else if (c === quote.charCodeAt(0)) {
+            close = k;
+            break;
+          }
+        }
+        const next = close >= 0 ? undefined : lines.get(j + 1);
+        if (next === undefined) break;
+        parts.push(segment);
         j++;
-        buffer += `\n${lines[j]!}`;
-        close = findClosingQuote(buffer, quote);
+        segment = next;
+        work += segment.length + 1;
+        if (work > SLICE) {
+          work = 0;
+          yield;
+        }
+        // A backslash at the end of a line escapes the line break.
+        if (escaped) escaped = false;
       }
       if (close < 0) {
-        errors.push({ line: lineNo, key, message: `Unterminated ${quote === '"' ? 'double' : 'single'}-quoted value` });
+        pushError({ line: lineNo, key, message: `Unterminated ${quote === '"' ? 'double' : 'single'}-quoted value` });
         continue;
       }
-      const body = buffer.slice(0, close);
-      const after = buffer.slice(close + 1);
+      parts.push(segment.slice(0, close));
+      const body = parts.join('\n');
+      const after = segment.slice(close + 1);
       i = j;
       if (!/^(?:[ \t]+#.*|[ \t]*)$/.test(after)) {
-        errors.push({ line: lineNo, key, message: 'Unexpected text after the closing quote' });
+        pushError({ line: lineNo, key, message: 'Unexpected text after the closing quote' });
         continue;
       }
       const value = quote === "'" ? body : body.replace(/\\(.)/gs, (whole, c: string) => DOUBLE_QUOTE_ESCAPES[c] ?? whole);
       entries.push({ key, value, line: lineNo });
       continue;
     }
-    const value = rest.replace(/(?:^|[ \t]+)#.*$/, '').trim();
+    const value = stripComment(rest).trim();
     if (/\s/.test(value)) {
-      errors.push({ line: lineNo, key, message: 'Values containing whitespace must be quoted' });
+      pushError({ line: lineNo, key, message: 'Values containing whitespace must be quoted' });
       continue;
     }
     if (/["']/.test(value)) {
-      errors.push({ line: lineNo, key, message: 'Unquoted values may not contain quote characters' });
+      pushError({ line: lineNo, key, message: 'Unquoted values may not contain quote characters' });
       continue;
     }
     entries.push({ key, value, line: lineNo });
   }
-  return { entries, errors };
+  return { entries, errors, errorCount };
 }
 
-function findClosingQuote(text: string, quote: string): number {
-  for (let k = 0; k < text.length; k++) {
-    const c = text[k];
-    if (quote === '"' && c === '\\') {
-      k++;
-      continue;
+/**
+ * The lines of a text (split at LF or CRLF), found as they are asked for: no up-front split of the whole
+ * text, so the parser's slices stay short.
+ */
+class LineReader {
+  private readonly starts: number[] = [0];
+  private complete = false;
+
+  constructor(private readonly text: string) {}
+
+  /** Line `j` (0-based) without its line break, or undefined past the last line. */
+  get(j: number): string | undefined {
+    while (this.starts.length <= j + 1 && !this.complete) {
+      const newline = this.text.indexOf('\n', this.starts[this.starts.length - 1]!);
+      if (newline < 0) {
+        this.starts.push(this.text.length + 1);
+        this.complete = true;
+      } else this.starts.push(newline + 1);
     }
-    if (c === quote) return k;
+    if (j + 1 >= this.starts.length) return undefined;
+    const start = this.starts[j]!;
+    let end = this.starts[j + 1]! - 1;
+    if (end < this.text.length && end > start && this.text.charCodeAt(end - 1) === 0x0d) end--;
+    return this.text.slice(start, end);
   }
-  return -1;
+}
+
+/** An unquoted value without its comment: `#` at the start or after a space or tab ends it (one pass). */
+function stripComment(rest: string): string {
+  for (let k = 0; k < rest.length; k++) {
+    if (rest.charCodeAt(k) === 0x23 && (k === 0 || rest[k - 1] === ' ' || rest[k - 1] === '\t')) return rest.slice(0, k);
+  }
+  return rest;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -179,12 +255,18 @@ interface RuleOptions {
   secretsManagerOnly: boolean;
 }
 
-function checkEntries(entries: readonly DotEnvEntry[], options: RuleOptions, withLines: boolean): ConfigViolation[] {
+function* checkEntries(entries: readonly DotEnvEntry[], options: RuleOptions, withLines: boolean): Generator<void, ConfigViolation[]> {
   const violations: ConfigViolation[] = [];
   const at = (entry: DotEnvEntry) => (withLines ? { line: entry.line } : {});
   const seen = new Set<string>();
+  let work = 0;
   for (const entry of entries) {
     const { key, value } = entry;
+    work += 16 + value.length;
+    if (work > SLICE) {
+      work = 0;
+      yield;
+    }
     if (seen.has(key)) {
       violations.push({ key, code: 'DUPLICATE_KEY', message: `${key} is set more than once; which value applies is ambiguous.`, ...at(entry) });
     }
@@ -222,9 +304,9 @@ function checkEntries(entries: readonly DotEnvEntry[], options: RuleOptions, wit
       }
     }
   }
+  const set = new Set(entries.filter((entry) => entry.value !== '').map((entry) => entry.key));
   for (const key of options.requiredKeys) {
-    const present = entries.some((entry) => entry.key === key && entry.value !== '');
-    if (!present) violations.push({ key, code: 'REQUIRED_KEY_MISSING', message: `${key} is required and must not be empty.` });
+    if (!set.has(key)) violations.push({ key, code: 'REQUIRED_KEY_MISSING', message: `${key} is required and must not be empty.` });
   }
   return violations;
 }
@@ -248,18 +330,48 @@ function toEntries(env: Readonly<Record<string, unknown>>): DotEnvEntry[] {
  * `POST /packaging/validate-config`). Required keys per mode are REQUIRED_CONFIG_KEYS.
  */
 export function validateConfig(mode: DeploymentMode, env: Readonly<Record<string, string>> | string): ConfigValidationResult {
+  return drain(validateConfigSteps(mode, env));
+}
+
+/**
+ * validateConfig for a server: the same result, computed in slices with the event loop free in between, so
+ * 256 KiB of `.env` text never holds up other requests served by the same process.
+ */
+export async function validateConfigCooperatively(mode: DeploymentMode, env: Readonly<Record<string, string>> | string): Promise<ConfigValidationResult> {
+  const steps = validateConfigSteps(mode, env);
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+function* validateConfigSteps(mode: DeploymentMode, env: Readonly<Record<string, string>> | string): Generator<void, ConfigValidationResult> {
   const options: RuleOptions = { requiredKeys: REQUIRED_CONFIG_KEYS[mode], secretsManagerOnly: mode === 'saas' };
   let violations: ConfigViolation[];
   if (typeof env === 'string') {
-    const { entries, errors } = parseDotEnv(env);
-    violations = [
-      ...errors.map((e): ConfigViolation => ({ key: e.key ?? `line ${e.line}`, code: 'SYNTAX_ERROR', message: `Line ${e.line}: ${e.message}.`, line: e.line })),
-      ...checkEntries(entries, options, true),
-    ];
-  } else {
-    violations = checkEntries(toEntries(env), options, false);
+    const { entries, errors, errorCount } = yield* parseDotEnvSteps(env, MAX_REPORTED_VIOLATIONS);
+    violations = errors.map((e): ConfigViolation => ({ key: e.key ?? `line ${e.line}`, code: 'SYNTAX_ERROR', message: `Line ${e.line}: ${e.message}.`, line: e.line }));
+    const more = yield* checkEntries(entries, options, true);
+    return result(violations, errorCount - violations.length, more);
   }
-  return { valid: violations.length === 0, violations };
+  violations = yield* checkEntries(toEntries(env), options, false);
+  return result(violations, 0, []);
+}
+
+function result(first: ConfigViolation[], dropped: number, rest: ConfigViolation[]): ConfigValidationResult {
+  const all = dropped === 0 ? [...first, ...rest] : first;
+  const total = first.length + dropped + rest.length;
+  const violations = all.slice(0, MAX_REPORTED_VIOLATIONS);
+  const omitted = total - violations.length;
+  return { valid: total === 0, violations, ...(omitted > 0 ? { omitted } : {}) };
+}
+
+function drain<T>(steps: Generator<void, T>): T {
+  for (;;) {
+    const next = steps.next();
+    if (next.done) return next.value;
+  }
 }
 
 /**
@@ -267,6 +379,5 @@ export function validateConfig(mode: DeploymentMode, env: Readonly<Record<string
  * are required, and no secret literals. Mode-specific keys are supplied at install, so not required here.
  */
 export function validateReleaseConfig(config: Readonly<Record<string, string>>): ConfigValidationResult {
-  const violations = checkEntries(toEntries(config), { requiredKeys: ['APP_DEBUG', 'APP_ENV'], secretsManagerOnly: false }, false);
-  return { valid: violations.length === 0, violations };
+  return result(drain(checkEntries(toEntries(config), { requiredKeys: ['APP_DEBUG', 'APP_ENV'], secretsManagerOnly: false }, false)), 0, []);
 }

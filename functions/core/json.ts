@@ -1,11 +1,19 @@
 // Strict JSON parsing: RFC 8259 text, I-JSON member names (no duplicates, RFC 7493), bounded nesting.
 // JSON.parse silently keeps the last of duplicate names, which would let two parties read one signed
-// document differently, so every request body goes through this first.
+// document differently, so every request body goes through this first. The member name `__proto__` is
+// refused for the same reason: schema copies and spreads drop it, so it would be received but not verified.
 
 export class JsonSyntaxError extends Error {
   override readonly name = 'JsonSyntaxError';
   constructor(message: string, readonly position: number) {
     super(message);
+  }
+}
+
+/** Well-formed JSON with a member name the control plane does not accept (`__proto__`). */
+export class JsonForbiddenMemberError extends JsonSyntaxError {
+  constructor(readonly member: string, position: number) {
+    super(`Member name "${member}" is not accepted at position ${position}`, position);
   }
 }
 
@@ -68,6 +76,9 @@ function checkStructure(text: string): void {
         ws();
         const key = readString();
         if (seen.has(key)) fail(`Duplicate member name "${key}"`);
+        // JavaScript objects cannot carry it faithfully: copies made by assignment drop it (or change the
+        // prototype), so what was signed or checked would differ from what was received.
+        if (key === '__proto__') throw new JsonForbiddenMemberError(key, i);
         seen.add(key);
         ws();
         if (text[i] !== ':') fail('Expected ":"');

@@ -329,7 +329,9 @@ export function verifyManifest(input: unknown, options: VerifyManifestOptions): 
   if (!envelope.success) {
     return reject('RELEASE_MANIFEST_INVALID', 'The manifest envelope must be exactly {signed, signatures: [{keyId, sig}]}.', issuesToErrors(envelope.error, ''));
   }
-  const manifest = envelope.data;
+  // The signed content is the object received, not the schema's copy of it (which would drop a member
+  // such as "__proto__"): the bytes verified and stored are the bytes received.
+  const manifest = { ...envelope.data, signed: (record as { signed: Record<string, unknown> }).signed };
   try {
     canonicalBytes(manifest.signed);
   } catch (error) {

@@ -1,5 +1,6 @@
 // Who is calling: the token's scopes as the authorizer passed them on, and the route × scope check.
 import type { RouteSpec } from './routes/types.js';
+import { problems } from './problems.js';
 
 export interface Principal {
   readonly tokenId: string;
@@ -20,12 +21,15 @@ export function principalFromContext(ctx: Record<string, unknown> | null | undef
 export function principalFromScopes(tokenId: string, scopes: readonly string[]): Principal {
   const roles = new Set<'admin' | 'operator' | 'auditor'>();
   const targetIds = new Set<string>();
-  let tenant: string | undefined;
+  const tenants = new Set<string>();
   for (const s of scopes) {
     if (s === 'admin' || s === 'operator' || s === 'auditor') roles.add(s);
     else if (s.startsWith('target:')) targetIds.add(s.slice('target:'.length));
-    else if (s.startsWith('tenant:')) tenant = s.slice('tenant:'.length);
+    else if (s.startsWith('tenant:')) tenants.add(s.slice('tenant:'.length));
   }
+  // Tokens with two tenant restrictions are refused at creation; one stored before that rule may do nothing.
+  if (tenants.size > 1) return { tokenId, scopes, roles: new Set(), targetIds: new Set(), tenant: [...tenants].join(' ') };
+  const [tenant] = tenants;
   return { tokenId, scopes, roles, targetIds, tenant };
 }
 
@@ -45,6 +49,23 @@ export function isAllowed(route: RouteSpec, p: Principal, targetId: string | und
     } else if (p.roles.has(scope)) return true;
   }
   return false;
+}
+
+/**
+ * Tenant-restricted tokens (README "Tenant-restricted tokens"): a token restricted to tenant T acts only on
+ * T's targets and on the licenses whose customerId is T, and on nothing shared that reaches other tenants'
+ * targets: it may not publish or revoke releases, start or halt rollouts, or manage keys or tokens. It may
+ * read shared objects (releases, signing keys, policies) and validate configs.
+ */
+export function refuseSharedWrite(p: Principal, what: string): void {
+  if (p.tenant !== undefined) {
+    throw problems.forbidden(`${what} reaches every tenant's targets; this token is restricted to tenant ${p.tenant}.`);
+  }
+}
+
+/** May this principal see (and register targets on) a license of this customer? */
+export function canUseLicense(p: Principal, customerId: string): boolean {
+  return p.tenant === undefined || p.tenant === customerId;
 }
 
 /** A tenant-restricted token sees only its tenant's targets. */

@@ -39,6 +39,8 @@ export interface TargetRecord {
   status: TargetStatus;
   blockers: Blocker[];
   currentRelease?: string;
+  /** Whether the target holds one of its license's seats (taken at registration, freed at decommission). */
+  licenseSeat?: boolean;
   rollbackRelease?: string;
   installerLocked: boolean;
   maintenanceMode: boolean;

@@ -75,6 +75,8 @@ export function useApi(opts: Pick<LocalRuntimeOptions, 'functionEnvironment' | '
   });
   afterAll(async () => {
     await close?.();
+    const { setSecretStore } = await import('../../functions/adapters/secrets.js');
+    setSecretStore(undefined);
   });
   const api: Api = {
     tables,

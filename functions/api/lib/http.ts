@@ -6,7 +6,7 @@ import * as z from 'zod';
 import type { ZodType } from 'zod';
 import type { RouteSpec } from '../../core/routes/types.js';
 import { fullPath, routeKey } from '../../core/routes/paths.js';
-import { parseJsonStrict, JsonSyntaxError } from '../../core/json.js';
+import { parseJsonStrict, JsonForbiddenMemberError, JsonSyntaxError } from '../../core/json.js';
 import {
   ProblemError,
   problemDocument,
@@ -20,6 +20,7 @@ import { IF_MATCH_PATTERN } from '../../core/schemas/common.js';
 import { consumeTokenBudget, targetTokenBudget } from '../../adapters/rate-limit.js';
 
 export const MAX_BODY_BYTES = 256 * 1024;
+const UTF8_STRICT = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface ApiRequest<B = any, Q = any> {
   readonly route: RouteSpec;
@@ -84,13 +85,26 @@ function parseBody(event: APIGatewayProxyEvent, route: RouteSpec, contentType: s
   const raw = event.body;
   if (raw === null || raw === undefined || raw === '') return undefined;
   const bytes = event.isBase64Encoded ? Buffer.from(raw, 'base64') : Buffer.from(raw, 'utf8');
-  if (bytes.length > MAX_BODY_BYTES) throw problems.tooLarge(MAX_BODY_BYTES);
+  const limit = route.maxBodyBytes ?? MAX_BODY_BYTES;
+  if (bytes.length > limit) throw problems.tooLarge(limit);
   if (!route.body) throw problems.validation([{ path: '', message: 'this operation takes no request body' }]);
   if (contentType && !/^application\/(?:[\w.+-]+\+)?json\b/i.test(contentType)) throw problems.unsupportedMediaType();
-  const text = bytes.toString('utf8');
+  // I-JSON (RFC 7493 §2.1): the text must be valid UTF-8. A gateway that hands the body over as a string
+  // has already replaced invalid sequences with U+FFFD, so a literal U+FFFD is refused too (a client that
+  // means the character can send it escaped, \ufffd).
+  let text: string;
+  try {
+    text = UTF8_STRICT.decode(bytes);
+  } catch {
+    throw problems.malformedJson('The body is not valid UTF-8 (RFC 7493 I-JSON).');
+  }
+  if (text.includes('\uFFFD')) throw problems.malformedJson('The body is not valid UTF-8 (it carries U+FFFD, the mark of a replaced invalid byte sequence; escape it as \\ufffd if it is meant).');
   try {
     return parseJsonStrict(text);
   } catch (e) {
+    if (e instanceof JsonForbiddenMemberError) {
+      throw problems.validation([{ path: '', message: `the member name "${e.member}" is not accepted anywhere in a body (JavaScript objects cannot carry it faithfully)` }]);
+    }
     if (e instanceof JsonSyntaxError) throw problems.malformedJson(`The body is not valid JSON: ${e.message}.`);
     throw problems.malformedJson('The body is not valid JSON.');
   }
@@ -146,7 +160,7 @@ export function createApiHandler(group: RouteSpec['group'], impls: Readonly<Reco
       if (!isPublic && principal!.roles.size === 0 && principal!.targetIds.size > 0) {
         const budget = await consumeTokenBudget(principal!.tokenId, now);
         if (!budget.ok) {
-          throw new ProblemError(429, 'RATE_LIMITED', `This target token has used its ${targetTokenBudget()} requests for this minute.`, undefined, { retryAfter: budget.retryAfterSeconds });
+          throw new ProblemError(429, 'RATE_LIMITED', `This target token has spent its budget (${targetTokenBudget()} requests a minute, refilled continuously); retry after ${budget.retryAfterSeconds} s.`, undefined, { retryAfter: budget.retryAfterSeconds });
         }
       }
 

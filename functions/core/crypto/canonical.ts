@@ -59,6 +59,8 @@ function check(value: unknown, path: string, depth: number, ancestors: Set<objec
     for (const [key, member] of Object.entries(value)) {
       const memberPath = `${path}/${key.replace(/~/g, '~0').replace(/\//g, '~1')}`;
       if (LONE_SURROGATE.test(key)) throw new CanonicalizationError('Member name is not valid Unicode', memberPath);
+      // Any copy of the object by assignment would drop it, so signer and verifier could hash different bytes.
+      if (key === '__proto__') throw new CanonicalizationError('Member name "__proto__" is not accepted', memberPath);
       if (member === undefined) throw new CanonicalizationError('Member value is undefined', memberPath);
       check(member, memberPath, depth + 1, ancestors);
     }

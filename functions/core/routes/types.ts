@@ -63,6 +63,8 @@ export interface RouteSpec {
    * RELEASE_MANIFEST_INVALID; `body` then only documents the shape.
    */
   readonly bodyCheckedByHandler?: true;
+  /** A larger body limit than MAX_BODY_BYTES, for routes whose body carries a large text in JSON escapes. */
+  readonly maxBodyBytes?: number;
   readonly query?: ZodType;
   /** Success status and a short description of the response, for the OpenAPI document. */
   readonly responses?: Readonly<Record<number, string>>;

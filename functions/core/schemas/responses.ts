@@ -117,6 +117,7 @@ export const target = z.object({
   blockers,
   currentRelease: version.optional(),
   rollbackRelease: version.optional(),
+  licenseSeat: z.boolean().optional().describe("Whether the target holds one of its license's seats"),
   installerLocked: z.boolean(),
   maintenanceMode: z.boolean(),
   lastHeartbeatAt: timestamp.optional(),
@@ -393,6 +394,7 @@ const configValidation = z.object({
     .array(z.object({ key: text(256), code: configViolationCode, message, line: z.number().int().min(1).max(CONFIG_LIMITS.textLength).optional() }))
     .max(MAX_CONFIG_VIOLATIONS)
     .describe(`The first ${MAX_CONFIG_VIOLATIONS} violations`),
+  omitted: z.number().int().min(1).max(CONFIG_LIMITS.textLength).optional().describe('Violations found beyond the ones listed'),
 });
 const historyItem = z.object({
   id: z.number().int().min(1).max(MAX_HISTORY_EVENTS),
