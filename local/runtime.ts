@@ -161,7 +161,8 @@ export async function startLocalRuntime(opts: LocalRuntimeOptions = {}): Promise
   const s3 = await startLocalS3({
     ...(opts.dataDir ? { dataDir: opts.dataDir } : {}),
     ...(bucket ? { bucket } : {}),
-    credentials: [...new Set(deployment.functions.map((f) => f.role.arn))].map((arn) => localCredentials(arn)),
+    // The functions' role credentials, and this process's own (its adapters and the tests').
+    credentials: [...[...new Set(deployment.functions.map((f) => f.role.arn))].map((arn) => localCredentials(arn)), RUNTIME_CREDENTIALS],
   });
 
   const targetsFunction = deployment.apiFunctions.targets?.logicalId;

@@ -93,7 +93,7 @@ export const handler = createApiHandler(
     async getExecutionHistory(req) {
       const r = await visibleExecution(req.params.id!, req.principal);
       // The engine's own token is the cursor's key, bound to this execution like every cursor to its query.
-      const page = await pageRequest(req.query, ['executionHistory', r.id], ['t']);
+      const page = await pageRequest(req.query, ['executionHistory', r.id], ['t'], undefined, { t: 'S' });
       let out: HistoryPage;
       try {
         out = await workflowEngine().historyPage(r.kind, r.id, {

@@ -19,6 +19,8 @@ export interface CursorShape {
   readonly names: readonly string[];
   /** Attributes whose value is fixed by the query (its partition). */
   readonly fixed?: Readonly<Record<string, KeyValue>>;
+  /** Types of names that are not table key attributes (e.g. a service's own page token). */
+  readonly types?: Readonly<Record<string, 'S' | 'N'>>;
 }
 
 /** The type of every key attribute name of every table and index (names mean one type throughout). */
@@ -77,7 +79,7 @@ export function decodeCursor(cursor: string, fingerprint: string, shape: CursorS
   if (names.length !== shape.names.length || !shape.names.every((n) => names.includes(n))) throw problems.badCursor();
   for (const n of names) {
     const v = key[n];
-    const type = KEY_TYPES.get(n);
+    const type = shape.types?.[n] ?? KEY_TYPES.get(n);
     const ok =
       type === 'N'
         ? typeof v === 'number' && Number.isFinite(v)

@@ -11,7 +11,6 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Agent, ReleaseSource } from '../../agent/src/agent.js';
 import { artifactKey, s3 } from '../../functions/adapters/artifacts.js';
-import { LOCAL_ARTIFACTS_BUCKET } from '../../local/s3.js';
 import { useLocalRuntime } from '../support/local-runtime.js';
 import { publishAndUpload, runTo, setupHost, snapshotTree, zipRelease, type Host, type ZipRelease } from '../support/agent-host.js';
 import { releaseSigner, sleep, trustSigner, until } from '../support/workflow-fixtures.js';
@@ -55,7 +54,7 @@ describe('refused before anything changes on disk', () => {
     const tampered = Buffer.from(v2.zip);
     tampered[tampered.length >> 1] ^= 0x01;
     const sha = createHash('sha256').update(v2.zip).digest('hex');
-    await s3().send(new PutObjectCommand({ Bucket: LOCAL_ARTIFACTS_BUCKET, Key: artifactKey(sha), Body: tampered }));
+    await s3().send(new PutObjectCommand({ Bucket: h.runtime.s3.bucket, Key: artifactKey(sha), Body: tampered }));
     await agent.attest();
     const before = snapshotTree(host.root);
     const run = await runTo(h, 'update', host.id, '2.0.0');
@@ -127,7 +126,7 @@ describe('kill -9 during an install', () => {
       expect((await h.call('POST', `/targets/${host.id}/unblock`, { body: { reason: 'artifact repaired' } })).status).toBe(200);
     }
     // Put the genuine bytes back (the store is content-addressed: same key).
-    await s3().send(new PutObjectCommand({ Bucket: LOCAL_ARTIFACTS_BUCKET, Key: artifactKey(createHash('sha256').update(v2.zip).digest('hex')), Body: v2.zip }));
+    await s3().send(new PutObjectCommand({ Bucket: h.runtime.s3.bucket, Key: artifactKey(createHash('sha256').update(v2.zip).digest('hex')), Body: v2.zip }));
     child = startProcess({ DCP_AGENT_PAUSE_AT: 'extracted:60000' });
     await sleep(1500);
     const start = await h.call('POST', `/targets/${host.id}/update`, { body: { releaseId: '2.0.0' }, headers: { 'idempotency-key': `${host.id}-update-2.0.0-again` } });

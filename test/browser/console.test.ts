@@ -142,7 +142,7 @@ describe.skipIf(SKIP_BROWSER_TESTS)('operator console', () => {
 
   it('a provisioning run started from the console is followed to SUCCEEDED on its execution page', async () => {
     await open('/targets/console-1', 'Target console-1');
-    await page.getByRole('link', { name: 'Provision' }).click();
+    await page.getByRole('link', { name: 'Provision', exact: true }).click();
     await page.getByRole('heading', { name: 'Provision console-1' }).waitFor();
     await page.getByLabel('Release').waitFor();
     expect(await page.getByLabel('Idempotency key').inputValue()).toMatch(/^provision-console-1-/);

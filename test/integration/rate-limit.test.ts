@@ -6,14 +6,16 @@ import { useApi } from '../support/api.js';
 import { licenseBody, targetBody, targetKeys } from '../support/fixtures.js';
 
 // Set on the deployed functions, as a configuration update of their environment would.
-const api = useApi({ functionEnvironment: { DCP_TARGET_TOKEN_RATE_PER_MINUTE: '5' } });
+// 20 a minute: one request every 3 s, bursts of up to 20.
+const BUDGET = 20;
+const api = useApi({ functionEnvironment: { DCP_TARGET_TOKEN_RATE_PER_MINUTE: String(BUDGET) } });
 
 describe('per-token rate limit', () => {
   it('answers 429 with Retry-After once a target token spends its budget; other tokens are unaffected', async () => {
     await api.call('POST', '/licenses', { body: licenseBody('lic-rl') });
     const a = await api.call('POST', '/targets', { body: targetBody('rl-a', 'saas', 'lic-rl', targetKeys().publicKey) });
     const b = await api.call('POST', '/targets', { body: targetBody('rl-b', 'saas', 'lic-rl', targetKeys().publicKey) });
-    for (let i = 0; i < 5; i++) expect((await api.call('POST', '/targets/rl-a/heartbeat', { token: a.body.token })).status).toBe(200);
+    for (let i = 0; i < BUDGET; i++) expect((await api.call('POST', '/targets/rl-a/heartbeat', { token: a.body.token })).status).toBe(200);
     const limited = await api.call('POST', '/targets/rl-a/heartbeat', { token: a.body.token });
     expect(limited.status).toBe(429);
     expect(limited.body).toMatchObject({ code: 'RATE_LIMITED', type: 'urn:dcp:problem:RATE_LIMITED' });
@@ -23,13 +25,11 @@ describe('per-token rate limit', () => {
   });
 
   it('refills one request per 60/budget seconds, whenever the burst happened (no fixed minute windows)', async () => {
-    // 20 a minute: one request every 3 s, bursts of up to 20.
-    process.env.DCP_TARGET_TOKEN_RATE_PER_MINUTE = '20';
-    try {
+    {
       const c = await api.call('POST', '/targets', { body: targetBody('rl-c', 'saas', 'lic-rl', targetKeys().publicKey) });
       const beat = () => api.call('POST', '/targets/rl-c/heartbeat', { token: c.body.token });
-      const burst = await Promise.all(Array.from({ length: 20 }, beat));
-      expect(burst.map((r) => r.status)).toEqual(Array(20).fill(200));
+      const burst = await Promise.all(Array.from({ length: BUDGET }, beat));
+      expect(burst.map((r) => r.status)).toEqual(Array(BUDGET).fill(200));
       const limited = await beat();
       expect(limited.status).toBe(429);
       const retryAfter = Number(limited.headers.get('retry-after'));
@@ -40,8 +40,6 @@ describe('per-token rate limit', () => {
       // Exactly one request has refilled: a new minute window would have let 20 through again.
       expect((await beat()).status).toBe(200);
       expect((await beat()).status).toBe(429);
-    } finally {
-      process.env.DCP_TARGET_TOKEN_RATE_PER_MINUTE = '5';
     }
   });
 });

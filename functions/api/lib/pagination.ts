@@ -21,6 +21,7 @@ export async function pageRequest(
   queryParts: readonly unknown[],
   keyNames: readonly string[],
   fixed?: CursorShape['fixed'],
+  types?: CursorShape['types'],
 ): Promise<PageRequest> {
   const fingerprint = queryFingerprint(queryParts);
   const secret = await cursorSecret();
@@ -28,7 +29,7 @@ export async function pageRequest(
     limit: query.limit ?? DEFAULT_PAGE_SIZE,
     fingerprint,
     secret,
-    ...(query.cursor ? { startKey: decodeCursor(query.cursor, fingerprint, { names: keyNames, ...(fixed ? { fixed } : {}) }, secret) } : {}),
+    ...(query.cursor ? { startKey: decodeCursor(query.cursor, fingerprint, { names: keyNames, ...(fixed ? { fixed } : {}), ...(types ? { types } : {}) }, secret) } : {}),
   };
 }
 

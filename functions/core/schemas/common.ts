@@ -16,7 +16,7 @@ const ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 /** Longest id of each kind: client-chosen ids, run ids (Step Functions names), command ids. */
 export const ID_MAX_LENGTH = { id: 64, run: 80, command: 200 } as const;
 
-function idSchema(maxLength: number) {
+export function idSchema(maxLength: number) {
   return z
     .string()
     .min(1)
