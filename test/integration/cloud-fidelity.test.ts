@@ -150,10 +150,15 @@ describe('API Gateway limits', () => {
   it('throttles a method past its burst with the gateway\'s own 429 problem document', async () => {
     const setting = h.runtime.deployment.apiThrottling.find((t) => t.resourcePath === '/healthz' && t.httpMethod === 'GET');
     expect(setting, 'the stage sets a limit for GET /healthz').toBeDefined();
+    const started = Date.now();
     const answers = await Promise.all(Array.from({ length: setting!.burstLimit + 10 }, () => h.call('GET', '/healthz')));
+    const elapsedSeconds = (Date.now() - started) / 1000;
     const throttled = answers.filter((a) => a.status === 429);
     expect(throttled.length).toBeGreaterThan(0);
     expect(throttled[0]!.body).toMatchObject({ code: 'THROTTLED', status: 429 });
-    expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(setting!.burstLimit + 2);
+    // The bucket holds the burst and refills at the rate while the requests are in flight (a loaded machine
+    // takes longer to send them all), and never more: without a limit every request would pass.
+    const allowed = setting!.burstLimit + Math.ceil(elapsedSeconds * setting!.rateLimit);
+    expect(answers.filter((a) => a.status === 200).length).toBeLessThanOrEqual(allowed);
   });
 });

@@ -353,5 +353,11 @@ describe('F8: concurrent decisions on one target', () => {
       cursor = page.body.cursor;
     } while (cursor);
     expect(decisions).toBe(TOTAL);
-  });
+    // Nothing is left parked: every pending item was chained and withdrawn by its writer.
+    const { QueryCommand } = await import('@aws-sdk/client-dynamodb');
+    const { pendingPartition } = await import('../../functions/adapters/audit.js');
+    const { localTableName } = await import('../../functions/core/tables.js');
+    const left = await api.tables.client.send(new QueryCommand({ TableName: localTableName(api.tables.prefix, 'audit'), KeyConditionExpression: '#s = :p', ExpressionAttributeNames: { '#s': 'stream' }, ExpressionAttributeValues: { ':p': { S: pendingPartition('target:hot-target') } }, ConsistentRead: true }));
+    expect(left.Items ?? []).toEqual([]);
+  }, 120_000);
 });
