@@ -8,6 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { BASE_PATH, fullPath, ROUTES } from '../../functions/core/routes/index.js';
 import { POLICY_KINDS } from '../../functions/core/policies.js';
+import { BLOCKERS } from '../../functions/core/blockers.js';
+import * as workflows from '../../functions/core/workflows.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -205,5 +207,42 @@ describe('routes named in the prose of docs/', () => {
     expect(spans.length).toBeGreaterThan(30);
     const unknown = spans.filter((s) => !expand(s.path).every((p) => isRoute(s.method, p))).map((s) => `${s.file}: ${s.method} ${s.path}`);
     expect(unknown).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Codes the pages list
+
+/** Every `.ts` file under a folder, as one text. */
+function sourcesOf(dir: string): string {
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const name of readdirSync(d)) {
+      const p = join(d, name);
+      if (statSync(p).isDirectory()) walk(p);
+      else if (p.endsWith('.ts')) out.push(readFileSync(p, 'utf8'));
+    }
+  };
+  walk(join(ROOT, dir));
+  return out.join('\n');
+}
+
+describe('codes in the docs', () => {
+  it('docs/concepts.md lists every blocker code of the registries', () => {
+    const concepts = read('docs/concepts.md');
+    // The workflow-only codes are read by name, so the check survives the registries being merged into one.
+    const workflowCodes = Object.keys(((workflows as Record<string, unknown>).WORKFLOW_BLOCKERS ?? {}) as object);
+    const codes = [...BLOCKERS.map((b) => b.code), ...workflowCodes];
+    expect(codes.length).toBeGreaterThan(25);
+    expect(codes.filter((code) => !concepts.includes(`\`${code}\``))).toEqual([]);
+  });
+
+  it('every problem code in the table of the API guide is a code the server can answer', () => {
+    const guide = read('docs/api-guide.md');
+    const table = /The codes, by status:\n([\s\S]*?)\n\n/.exec(guide)?.[1] ?? '';
+    const codes = [...new Set([...table.matchAll(/`([A-Z][A-Z0-9_]+)`/g)].map((m) => m[1]!))];
+    expect(codes.length).toBeGreaterThan(50);
+    const source = sourcesOf('functions');
+    expect(codes.filter((code) => !source.includes(`'${code}'`))).toEqual([]);
   });
 });
