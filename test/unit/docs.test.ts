@@ -10,6 +10,8 @@ import { BASE_PATH, fullPath, ROUTES } from '../../functions/core/routes/index.j
 import { POLICY_KINDS } from '../../functions/core/policies.js';
 import { BLOCKERS } from '../../functions/core/blockers.js';
 import * as workflows from '../../functions/core/workflows.js';
+import { checkSignedContent, manifestEnvelopeSchema } from '../../functions/core/manifest.js';
+import { registerTargetBody } from '../../functions/core/schemas/targets.js';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -122,7 +124,7 @@ function matcherOf(template: string): RegExp {
   return new RegExp(`^${escaped.join('[^/]+')}$`);
 }
 
-const ROUTE_MATCHERS = ROUTES.map((r) => ({ method: r.method, path: fullPath(r), match: matcherOf(fullPath(r)) }));
+const ROUTE_MATCHERS = ROUTES.map((r) => ({ route: r, method: r.method, path: fullPath(r), match: matcherOf(fullPath(r)) }));
 
 /** `/targets/acme-prod` or `$API/targets/$ID` → the full path, with shell variables as segments. */
 function normalise(path: string): string {
@@ -244,5 +246,54 @@ describe('codes in the docs', () => {
     expect(codes.length).toBeGreaterThan(50);
     const source = sourcesOf('functions');
     expect(codes.filter((code) => !source.includes(`'${code}'`))).toEqual([]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------------
+// Request bodies shown in the API guide
+
+describe('request bodies in docs/api-guide.md', () => {
+  const blocks = codeBlocks(read('docs/api-guide.md'));
+
+  it('every inline curl body (-d \'{…}\') is valid for its route', () => {
+    const checked: string[] = [];
+    const invalid: string[] = [];
+    for (const block of blocks) {
+      for (const command of block.split(/(?=^\s*curl\s)/m).filter((c) => /^\s*curl\s/.test(c))) {
+        const oneLine = command.replace(/\\\n\s*/g, ' ');
+        const body = /\s-d\s+'([^']*)'/.exec(oneLine)?.[1];
+        if (body === undefined) continue;
+        const url = /((?:\$\{?API\}?)(?:\/[^\s"']*)?)/.exec(oneLine)?.[1];
+        const method = /\s-X\s*([A-Z]+)/.exec(oneLine)?.[1] ?? 'POST';
+        const full = url ? normalise(url) : '';
+        const route = ROUTE_MATCHERS.find((r) => r.method === method && r.match.test(full))?.route;
+        if (!route?.body) {
+          invalid.push(`${method} ${url}: no route with a body`);
+          continue;
+        }
+        const result = route.body.safeParse(JSON.parse(body));
+        checked.push(route.operationId);
+        if (!result.success) invalid.push(`${route.operationId}: ${result.error.message}`);
+      }
+    }
+    expect(invalid).toEqual([]);
+    expect(checked).toEqual(expect.arrayContaining(['createToken', 'createLicense', 'decide', 'startRollout', 'haltRollout', 'patchTarget']));
+  });
+
+  it('the target and the release manifest shown are valid requests', () => {
+    // Answers shown with `…` for shortened values are not JSON; the requests are.
+    const parse = (b: string): Record<string, unknown> | undefined => {
+      try {
+        return JSON.parse(b) as Record<string, unknown>;
+      } catch {
+        return undefined;
+      }
+    };
+    const json = blocks.map((b) => b.trim()).filter((b) => b.startsWith('{')).map(parse).filter((j): j is Record<string, unknown> => j !== undefined);
+    const target = json.find((j) => 'tenantId' in j);
+    const manifest = json.find((j) => 'signed' in j);
+    expect(registerTargetBody.safeParse(target).success).toBe(true);
+    expect(manifestEnvelopeSchema.safeParse(manifest).success).toBe(true);
+    expect(checkSignedContent(manifest!.signed).ok).toBe(true);
   });
 });
