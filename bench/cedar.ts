@@ -126,7 +126,7 @@ async function run(context: BenchContext): Promise<BenchResult> {
     `| ${label} | ${formatRate(r.perSecond)} | ${formatPerOp(r.perSecond)} | ${formatSpread(r)} | ${ratio} |`;
 
   const lines = [
-    `The rules of SPEC §4 written as Cedar in \`${POLICY_FILE}\`: one \`forbid\` per blocker code with`,
+    `The decision rules (docs/concepts.md) written as Cedar in \`${POLICY_FILE}\`: one \`forbid\` per blocker code with`,
     '`@id("CODE")`, and one `permit`; the determining forbid policies of a deny are its blocker codes. The',
     'policy set is parsed once (`preparsePolicySet`) and each request evaluated with `statefulIsAuthorized`',
     `of @cedar-policy/cedar-wasm ${cedar.getCedarVersion()} (the engine behind Amazon Verified Permissions), on the`,

@@ -75,7 +75,7 @@ async function run(context: BenchContext): Promise<BenchResult> {
     `${ROUNDS} rounds of ${ROUND_MS} ms each in the same run. \`verify\` of functions/core/crypto/ed25519.ts is`,
     '@noble/ed25519 with `zip215: false` (strict RFC 8032, SHA-512 from node:crypto); node:crypto is',
     "`crypto.verify(null, message, keyObject, signature)` (OpenSSL; its edge-case rules are OpenSSL's, not",
-    'necessarily the Wycheproof-strict ones SPEC §6 asks for). Both accepted every signature. *vs @noble* is',
+    'necessarily the Wycheproof-strict ones docs/concepts.md describes). Both accepted every signature. *vs @noble* is',
     'the median over the rounds of the ratio within a round.',
     '',
     '| verifier | verifications/s | per verification | rounds (verifications/s) | vs @noble |',
